@@ -1,0 +1,1 @@
+"""Spyglass gateway: the HTTP app, config, CLI, ingestion and the Store (ClickHouse access)."""

@@ -1,0 +1,217 @@
+"""The embedded Store: chDB (ClickHouse's engine in-process) on a data directory.
+
+chDB binds one engine per process to one data path and runs queries in parallel across
+separate connection handles, so we keep a small pool of handles — one per in-flight query —
+and call them from worker threads, off the event loop. A second process on the same path is
+refused by our own lock file, with a message naming the holder, before chDB sees it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import queue
+import re
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from gateway import sql_params
+from gateway.errors import DataDirLocked, QueryTimeout, StoreError
+from gateway.store import QueryResult, as_utc, check_identifier
+
+LOCK_FILE = ".spyglass.lock"
+_CODE = re.compile(r"Code: (\d+)\.")
+_TIMEOUT_CODES = {159, 160}  # TIMEOUT_EXCEEDED, TOO_SLOW
+
+
+def describe_holder(path: Path) -> str:
+    info = path / "server.json"
+    try:
+        pid = json.loads(info.read_text())["pid"]
+        return f"held by spyglass serve (pid {pid})"
+    except (OSError, ValueError, KeyError):
+        return "held by another spyglass process"
+
+
+class DataDirLock:
+    """An exclusive flock on DATA/.spyglass.lock, held for the life of the process's engine."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirLocked(
+                f"the data directory {self.path} is {describe_holder(self.path)}; "
+                "stop it or point SPYGLASS_DATA elsewhere"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot insert a {type(value).__name__}")
+
+
+def _parse_datetime(text: str) -> datetime:
+    return as_utc(datetime.fromisoformat(text))
+
+
+def _converter(ch_type: str):
+    """How a JSONCompact cell of this ClickHouse type becomes the Python value we return."""
+    base = ch_type
+    for wrapper in ("Nullable(", "LowCardinality("):
+        if base.startswith(wrapper):
+            base = base[len(wrapper) : -1]
+    if base.startswith("DateTime"):
+        return lambda v: None if v is None else _parse_datetime(v)
+    if base == "Date" or base == "Date32":
+        return lambda v: None if v is None else date.fromisoformat(v)
+    return None
+
+
+def _store_error(exc: Exception) -> StoreError:
+    message = str(exc)
+    match = _CODE.search(message)
+    code = int(match.group(1)) if match else None
+    cls = QueryTimeout if code in _TIMEOUT_CODES else StoreError
+    return cls(message.strip(), clickhouse_code=code)
+
+
+class ChdbStore:
+    kind = "chdb"
+
+    def __init__(self, path: Path, *, pool_size: int = 4, query_timeout_s: float = 30.0):
+        import chdb
+
+        self.path = Path(path).resolve()
+        self._lock = DataDirLock(self.path)
+        self._lock.acquire()
+        self._handles: queue.SimpleQueue = queue.SimpleQueue()
+        self._all = []
+        try:
+            for _ in range(pool_size):
+                conn = chdb.connect(f"file:{self.path}")
+                # Session settings live on each handle: plain JSON numbers, a time limit.
+                conn.query("SET output_format_json_quote_64bit_integers = 0")
+                conn.query(f"SET max_execution_time = {float(query_timeout_s)}")
+                self._handles.put(conn)
+                self._all.append(conn)
+        except Exception:
+            self._lock.release()
+            raise
+        self._limiter = anyio.CapacityLimiter(pool_size)
+
+    async def _run(self, fn):
+        def call():
+            conn = self._handles.get()
+            try:
+                return fn(conn)
+            finally:
+                self._handles.put(conn)
+
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    def query_sync(self, conn, sql: str, params: dict | None, settings: dict | None) -> QueryResult:
+        if settings:
+            sql = sql.rstrip().rstrip(";") + " SETTINGS " + ", ".join(
+                f"{check_identifier(k)} = {float(v) if isinstance(v, float) else int(v)}"
+                for k, v in settings.items()
+            )
+        try:
+            raw = conn.query(sql, "JSONCompact", params=sql_params.encode_all(params or {}))
+        except Exception as exc:  # chDB raises its own ChdbError/RuntimeError
+            raise _store_error(exc) from None
+        body = raw.bytes()
+        if not body:
+            return QueryResult([], [], [])
+        doc = json.loads(body)
+        columns = [m["name"] for m in doc["meta"]]
+        types = [m["type"] for m in doc["meta"]]
+        converters = [_converter(t) for t in types]
+        rows = doc["data"]
+        if any(converters):
+            rows = [
+                tuple(c(v) if c else v for c, v in zip(converters, row, strict=True))
+                for row in rows
+            ]
+        else:
+            rows = [tuple(row) for row in rows]
+        return QueryResult(columns, types, rows)
+
+    async def query(self, sql: str, params: dict | None = None, *, settings: dict | None = None):
+        return await self._run(lambda conn: self.query_sync(conn, sql, params, settings))
+
+    async def command(self, sql: str, params: dict | None = None) -> None:
+        def run(conn):
+            try:
+                conn.query(sql, "CSV", params=sql_params.encode_all(params or {}))
+            except Exception as exc:
+                raise _store_error(exc) from None
+
+        await self._run(run)
+
+    def insert_sync(self, conn, table: str, columns: list[str], rows: list[tuple]) -> int:
+        if not rows:
+            return 0
+        names = [check_identifier(c) for c in columns]
+        body = "\n".join(
+            json.dumps(dict(zip(names, row, strict=True)), default=_json_default) for row in rows
+        )
+        statement = f"INSERT INTO {check_identifier(table)} ({', '.join(names)})"
+        try:
+            with conn.send_insert(statement, "JSONEachRow") as inserter:
+                inserter.append(body)
+                inserter.finish()
+        except Exception as exc:
+            raise _store_error(exc) from None
+        return len(rows)
+
+    async def insert(self, table: str, columns: list[str], rows: list[tuple]) -> int:
+        return await self._run(lambda conn: self.insert_sync(conn, table, columns, rows))
+
+    async def insert_raw(self, statement: str, fmt: str, chunks) -> int:
+        """Stream bytes in a ClickHouse input format into an INSERT (bulk import)."""
+
+        def run(conn):
+            try:
+                with conn.send_insert(statement, fmt) as inserter:
+                    for chunk in chunks:
+                        inserter.append(chunk)
+                    return inserter.finish().rows_written
+            except Exception as exc:
+                raise _store_error(exc) from None
+
+        return await self._run(run)
+
+    async def close(self) -> None:
+        for conn in self._all:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self._all.clear()
+        self._lock.release()

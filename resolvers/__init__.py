@@ -1,0 +1,1 @@
+"""Filter parsing and one module per insight kind (filled in by the engine issues)."""

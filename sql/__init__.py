@@ -1,0 +1,1 @@
+"""SQL as data: schema migrations and query templates, read with importlib.resources."""
