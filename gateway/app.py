@@ -1,0 +1,176 @@
+"""The Starlette app: routes, error shapes, request logs, and the lifespan that owns Services."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway import admin
+from gateway.auth import authenticate, project_for
+from gateway.capture import capture_endpoint, decide_endpoint
+from gateway.clock import Clock
+from gateway.config import Settings
+from gateway.errors import AuthenticationError, SpyglassError, ValidationError
+from gateway.migrations import pending_migrations
+from gateway.services import Services
+
+log = logging.getLogger("spyglass.http")
+
+
+class RequestLog:
+    """ASGI middleware: a request id on every response and one JSON log line per request."""
+
+    def __init__(self, app, dev_clock: bool = False):
+        self.app = app
+        self.dev_clock = dev_clock
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_id = uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = {"code": 500}
+        token = None
+        if self.dev_clock:
+            header = dict(scope["headers"]).get(b"x-spyglass-now")
+            if header:
+                token = Clock.override(datetime.fromisoformat(header.decode()))
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if token is not None:
+                Clock.reset(token)
+            route = scope.get("route")
+            log.info("request", extra={"fields": {
+                "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                "route": getattr(route, "path", scope["path"]), "status": status["code"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }})  # fmt: skip
+
+
+async def spyglass_error(request: Request, exc: SpyglassError):
+    return JSONResponse(exc.to_json(), status_code=exc.status)
+
+
+async def unexpected_error(request: Request, exc: Exception):
+    log.exception("unhandled error on %s", request.url.path)
+    return JSONResponse({"type": "server_error", "code": "error",
+                         "detail": "A server error occurred.", "attr": None}, status_code=500)
+
+
+async def healthz(request: Request):
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request):
+    services: Services = request.app.state.spyglass
+    try:
+        await services.store.query("SELECT 1")
+        pending = await pending_migrations(services.store)
+    except SpyglassError as exc:
+        return JSONResponse({"status": "unavailable", "detail": exc.detail}, status_code=503)
+    if pending:
+        return JSONResponse({"status": "migrating", "pending": pending}, status_code=503)
+    return JSONResponse({"status": "ready", "store": services.store.kind})
+
+
+def project_json(project: dict) -> dict:
+    return {**project, "organization": project["organization"]}
+
+
+async def project_detail(request: Request):
+    services: Services = request.app.state.spyglass
+    caller = await authenticate(request, services)
+    project = await project_for(caller, services, request.path_params["project_id"],
+                                "project:read")
+    return JSONResponse(project_json(project))
+
+
+async def users_me(request: Request):
+    services: Services = request.app.state.spyglass
+    caller = await authenticate(request, services)
+    return JSONResponse(caller.user)
+
+
+async def admin_command(request: Request):
+    """The CLI's door into a running server: a local admin token from server.json."""
+    expected = request.app.state.admin_token
+    header = request.headers.get("authorization", "")
+    if not expected or not secrets.compare_digest(header, f"Bearer {expected}"):
+        raise AuthenticationError("admin token required")
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("argv"), list):
+        raise ValidationError("argv must be a list", attr="argv")
+    result = await admin.run(request.app.state.spyglass, [str(a) for a in body["argv"]])
+    return JSONResponse({"result": result})
+
+
+def _capture_routes() -> list[Route]:
+    paths = ["/capture", "/batch", "/e", "/i/v0/e", "/track", "/engage", "/s"]
+    routes = []
+    for path in paths:
+        for variant in (path, path + "/"):
+            routes.append(Route(variant, capture_endpoint, methods=["GET", "POST"]))
+    for path in ("/decide", "/decide/", "/flags", "/flags/"):
+        routes.append(Route(path, decide_endpoint, methods=["GET", "POST"]))
+    return routes
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, dev_clock: bool = False,
+               services: Services | None = None, admin_token: str = "",
+               on_ready=None) -> Starlette:
+    """Build the app. Services are opened in the lifespan unless the caller passes them."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        owned = services is None
+        app.state.spyglass = services or await Services.open(settings, clock=clock)
+        if on_ready is not None:
+            await on_ready(app.state.spyglass)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.spyglass.close()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/api/projects/{project_id}", project_detail),
+        Route("/api/projects/{project_id}/", project_detail),
+        Route("/api/users/@me", users_me),
+        Route("/api/users/@me/", users_me),
+        Route("/_admin/command", admin_command, methods=["POST"]),
+        *_capture_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestLog, dev_clock=dev_clock)],
+        exception_handlers={SpyglassError: spyglass_error, Exception: unexpected_error},
+    )
+    app.state.admin_token = admin_token
+    return app
+
+
+def not_found_json(request: Request, exc) -> Response:
+    return JSONResponse({"type": "invalid_request", "code": "not_found", "detail": "Not found.",
+                         "attr": None}, status_code=404)  # fmt: skip

@@ -1,0 +1,96 @@
+"""Mutable entities as an append-only log in ClickHouse (`metadata_log`).
+
+A mutation is one INSERT of the entity's next version (atomic); the current state is the
+latest version; the same rows are the activity log. Ids come from a counter seeded from the
+log and stay below 2^53 so JavaScript clients read them exactly. Read-modify-write runs under
+a per-entity lock. Counters and locks are in-process: right for one gateway (Redis would hold
+them for several; not built yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.clock import Clock
+from gateway.store import Store
+
+MAX_ID = 2**53 - 1
+COLUMNS = ["entity", "project_id", "id", "version", "document", "changes", "activity",
+           "user_id", "created_at"]  # fmt: skip
+
+_LATEST = """
+SELECT id, argMax(document, version) AS doc, max(version) AS latest_version
+FROM metadata_log
+WHERE entity = {entity:String} {where}
+GROUP BY id
+ORDER BY id
+"""
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: int
+    version: int
+    document: dict
+
+
+class Metadata:
+    def __init__(self, store: Store, clock: Clock):
+        self.store = store
+        self.clock = clock
+        self._next_ids: dict[str, int] = {}
+        self._id_lock = asyncio.Lock()
+        self._locks: defaultdict[tuple, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def next_id(self, entity: str) -> int:
+        async with self._id_lock:
+            if entity not in self._next_ids:
+                result = await self.store.query(
+                    "SELECT max(id) FROM metadata_log WHERE entity = {entity:String}",
+                    {"entity": entity},
+                )
+                self._next_ids[entity] = int(result.scalar() or 0) + 1
+            value = self._next_ids[entity]
+            if value > MAX_ID:
+                raise OverflowError(f"{entity} ids exhausted")
+            self._next_ids[entity] = value + 1
+            return value
+
+    def lock(self, entity: str, entity_id: int) -> asyncio.Lock:
+        return self._locks[(entity, entity_id)]
+
+    async def write(self, entity: str, project_id: int, entity_id: int, version: int,
+                    document: dict, *, activity: str, changes: list | None = None,
+                    user_id: int = 0, at: datetime | None = None) -> Entity:
+        await self.store.insert("metadata_log", COLUMNS, [(
+            entity, project_id, entity_id, version, json.dumps(document),
+            json.dumps(changes or []), activity, user_id, at or self.clock.now(),
+        )])  # fmt: skip
+        return Entity(entity_id, version, document)
+
+    async def create(self, entity: str, project_id: int, document: dict, *,
+                     user_id: int = 0) -> Entity:
+        entity_id = await self.next_id(entity)
+        document = {**document, "id": entity_id}
+        return await self.write(entity, project_id, entity_id, 1, document,
+                                activity="created", user_id=user_id)
+
+    async def latest(self, entity: str, *, project_id: int | None = None,
+                     entity_id: int | None = None) -> list[Entity]:
+        where, params = "", {"entity": entity}
+        if project_id is not None:
+            where += " AND project_id = {project_id:UInt64}"
+            params["project_id"] = project_id
+        if entity_id is not None:
+            where += " AND id = {entity_id:UInt64}"
+            params["entity_id"] = entity_id
+        result = await self.store.query(_LATEST.replace("{where}", where), params)
+        return [Entity(int(i), int(v), json.loads(doc)) for i, doc, v in result.rows]
+
+    async def get(self, entity: str, entity_id: int) -> Entity | None:
+        found = await self.latest(entity, entity_id=entity_id)
+        return found[0] if found else None

@@ -1,0 +1,121 @@
+"""Organisations, projects, users and personal API keys, on top of the metadata log.
+
+Personal keys (`phx_…`) are shown once and stored only as an HMAC of the key under the
+server's secret, so a presented key is found by its hash and a leaked table reveals nothing.
+Project tokens (`phc_…`) are public: they only let SDKs send events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from gateway.clock import Clock
+from gateway.errors import AuthenticationError
+from gateway.metadata import Metadata
+
+DEFAULT_TEST_ACCOUNT_FILTERS_HOSTS = ["localhost", "127.0.0.1"]
+
+
+def default_test_account_filters(company_domain: str) -> list[dict]:
+    filters = [{"key": "$host", "type": "event", "value": DEFAULT_TEST_ACCOUNT_FILTERS_HOSTS,
+                "operator": "is_not"}]  # fmt: skip
+    if company_domain:
+        filters.insert(0, {"key": "email", "type": "person", "value": f"@{company_domain}",
+                           "operator": "not_icontains"})  # fmt: skip
+    return filters
+
+
+class Tenancy:
+    def __init__(self, metadata: Metadata, clock: Clock, secret: bytes):
+        self.metadata = metadata
+        self.clock = clock
+        self.secret = secret
+        self._project_by_token: dict[str, int] = {}
+        self._key_cache: dict[str, dict] = {}
+
+    def hash_key(self, key: str) -> str:
+        return "hmac_sha256$" + hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
+
+    async def create_organization(self, name: str, domain: str = "") -> dict:
+        entity = await self.metadata.create("organization", 0, {
+            "name": name, "domain": domain, "created_at": self.clock.now().isoformat(),
+        })  # fmt: skip
+        return entity.document
+
+    async def create_project(self, organization_id: int, name: str, *,
+                             timezone: str = "UTC", company_domain: str = "") -> dict:
+        project_id = await self.metadata.next_id("project")
+        document = {
+            "id": project_id,
+            "organization": organization_id,
+            "name": name,
+            "api_token": "phc_" + secrets.token_urlsafe(32),
+            "timezone": timezone,
+            "week_start_day": 0,
+            "test_account_filters": default_test_account_filters(company_domain),
+            "path_cleaning_filters": [],
+            "created_at": self.clock.now().isoformat(),
+        }
+        await self.metadata.write("project", project_id, project_id, 1, document,
+                                  activity="created")
+        self._project_by_token[document["api_token"]] = project_id
+        return document
+
+    async def projects(self) -> list[dict]:
+        return [e.document for e in await self.metadata.latest("project")]
+
+    async def project(self, project_id: int) -> dict | None:
+        entity = await self.metadata.get("project", project_id)
+        return entity.document if entity else None
+
+    async def project_for_token(self, token: str) -> int | None:
+        if token not in self._project_by_token:
+            self._project_by_token = {p["api_token"]: p["id"] for p in await self.projects()}
+        return self._project_by_token.get(token)
+
+    async def create_user(self, organization_id: int, email: str, first_name: str = "") -> dict:
+        entity = await self.metadata.create("user", 0, {
+            "email": email, "first_name": first_name, "organization": organization_id,
+            "uuid": secrets.token_hex(16), "date_joined": self.clock.now().isoformat(),
+        })  # fmt: skip
+        return entity.document
+
+    async def create_key(self, user_id: int, label: str, scopes: list[str] | None = None,
+                         projects: list[int] | None = None) -> tuple[str, dict]:
+        """Return (the key, shown this once; its stored record)."""
+        key = "phx_" + secrets.token_urlsafe(32)
+        entity = await self.metadata.create("personal_api_key", 0, {
+            "user_id": user_id, "label": label, "secure_value": self.hash_key(key),
+            "mask_value": f"phx_...{key[-4:]}", "scopes": scopes or [],
+            "scoped_teams": projects or [], "created_at": self.clock.now().isoformat(),
+            "revoked": False,
+        })  # fmt: skip
+        return key, entity.document
+
+    async def revoke_key(self, key_id: int) -> dict:
+        async with self.metadata.lock("personal_api_key", key_id):
+            entity = await self.metadata.get("personal_api_key", key_id)
+            if entity is None:
+                from gateway.errors import NotFound
+
+                raise NotFound(f"key {key_id} does not exist")
+            document = {**entity.document, "revoked": True}
+            await self.metadata.write("personal_api_key", 0, key_id, entity.version + 1,
+                                      document, activity="revoked")
+        self._key_cache.clear()
+        return {k: v for k, v in document.items() if k != "secure_value"}
+
+    async def key_record(self, key: str) -> dict:
+        """The stored record of a presented key, or AuthenticationError."""
+        digest = self.hash_key(key)
+        record = self._key_cache.get(digest)
+        if record is None:
+            keys = await self.metadata.latest("personal_api_key")
+            self._key_cache = {e.document["secure_value"]: e.document for e in keys}
+            record = self._key_cache.get(digest)
+        if record is None or record.get("revoked"):
+            raise AuthenticationError("Personal API key is invalid.",
+                                      code="authentication_failed")
+        return record
