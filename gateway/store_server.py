@@ -28,6 +28,11 @@ def _client_side(sql: str) -> str:
     return sql_params.PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+def _message(text: str) -> str:
+    """ClickHouse's message without the server stack trace that older servers append."""
+    return text.split("Stack trace:", 1)[0].strip()
+
+
 def _normalise(value):
     from datetime import datetime
 
@@ -76,7 +81,10 @@ class ServerStore:
         if self._server_params is None:
             from clickhouse_driver import defines
 
-            client.connection.force_connect()
+            # connect(), not force_connect(): the latter marks the connection as running a
+            # query, and the next execute() then fails with "Simultaneous queries".
+            if not client.connection.connected:
+                client.connection.connect()
             revision = client.connection.server_info.revision
             self._server_params = revision >= defines.DBMS_MIN_PROTOCOL_VERSION_WITH_PARAMETERS
         return self._server_params
@@ -92,11 +100,13 @@ class ServerStore:
                     run_settings = {"max_execution_time": self.query_timeout_s, **settings}
                     if rows is not None:
                         return client.execute(sql, rows, settings=run_settings)
+                    # server_side_params travels in the per-query settings: execute() rebuilds
+                    # the connection's client settings from them, so setting it elsewhere is lost.
                     if params is not None and self._supports_server_params(client):
-                        client.connection.context.client_settings["server_side_params"] = True
+                        run_settings["server_side_params"] = True
                         query, bind = sql, params
                     elif params is not None:
-                        client.connection.context.client_settings["server_side_params"] = False
+                        run_settings["server_side_params"] = False
                         query, bind = _client_side(sql), params
                     else:
                         query, bind = sql, None
@@ -107,7 +117,7 @@ class ServerStore:
                         raise StoreUnavailable(f"ClickHouse server unreachable: {exc}") from None
                 except errors.ServerException as exc:
                     cls = QueryTimeout if exc.code in _TIMEOUT_CODES else StoreError
-                    raise cls(exc.message.strip(), clickhouse_code=exc.code) from None
+                    raise cls(_message(exc.message), clickhouse_code=exc.code) from None
                 except errors.Error as exc:
                     raise StoreError(str(exc)) from None
         finally:
