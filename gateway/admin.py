@@ -34,23 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=42)
 
-    projects = sub.add_parser("projects").add_subparsers(dest="action", required=True,
-                                                         parser_class=_Parser)
+    projects = sub.add_parser("projects").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
     create = projects.add_parser("create")
     create.add_argument("name")
     create.add_argument("--organization", type=int, default=0)
     create.add_argument("--timezone", default="UTC")
     projects.add_parser("list")
 
-    users = sub.add_parser("users").add_subparsers(dest="action", required=True,
-                                                   parser_class=_Parser)
+    users = sub.add_parser("users").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
     user_create = users.add_parser("create")
     user_create.add_argument("email")
     user_create.add_argument("--organization", type=int, default=0)
     user_create.add_argument("--first-name", default="")
 
-    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True,
-                                                 parser_class=_Parser)
+    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True, parser_class=_Parser)
     key_create = keys.add_parser("create")
     key_create.add_argument("--user", type=int, required=True)
     key_create.add_argument("--label", default="cli")
@@ -96,8 +97,9 @@ async def ensure_demo(services: Services, events: int, seed: int) -> dict:
         org_id = org["id"]
         project = await tenancy.create_project(org_id, "Demo", company_domain=DEMO_DOMAIN)
         user = await tenancy.create_user(org_id, "demo@example.com", "Demo")
-        loaded = await load_demo(services, project["id"], n_events=events, seed=seed,
-                                 company_domain=DEMO_DOMAIN)
+        loaded = await load_demo(
+            services, project["id"], n_events=events, seed=seed, company_domain=DEMO_DOMAIN
+        )
     key, _ = await tenancy.create_key(user["id"], "demo")
     return {"project_id": project["id"], "api_token": project["api_token"],
             "user": user["email"], "personal_api_key": key, "loaded": loaded}  # fmt: skip
@@ -124,8 +126,9 @@ async def run(services: Services, argv: list[str]):
             key, record = await tenancy.create_key(args.user, args.label, scopes, args.project)
             return {"key": key, **_public_key(record)}
         if args.action == "list":
-            return [_public_key(e.document) for e in await services.metadata.latest(
-                "personal_api_key")]
+            return [
+                _public_key(e.document) for e in await services.metadata.latest("personal_api_key")
+            ]
         return await tenancy.revoke_key(args.id)
     if args.command == "import":
         from gateway.importer import import_file

@@ -12,7 +12,7 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway import admin
@@ -72,8 +72,15 @@ async def spyglass_error(request: Request, exc: SpyglassError):
 
 async def unexpected_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s", request.url.path)
-    return JSONResponse({"type": "server_error", "code": "error",
-                         "detail": "A server error occurred.", "attr": None}, status_code=500)
+    return JSONResponse(
+        {
+            "type": "server_error",
+            "code": "error",
+            "detail": "A server error occurred.",
+            "attr": None,
+        },
+        status_code=500,
+    )
 
 
 async def healthz(request: Request):
@@ -99,8 +106,7 @@ def project_json(project: dict) -> dict:
 async def project_detail(request: Request):
     services: Services = request.app.state.spyglass
     caller = await authenticate(request, services)
-    project = await project_for(caller, services, request.path_params["project_id"],
-                                "project:read")
+    project = await project_for(caller, services, request.path_params["project_id"], "project:read")
     return JSONResponse(project_json(project))
 
 
@@ -134,9 +140,16 @@ def _capture_routes() -> list[Route]:
     return routes
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, dev_clock: bool = False,
-               services: Services | None = None, admin_token: str = "",
-               on_ready=None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    dev_clock: bool = False,
+    services: Services | None = None,
+    admin_token: str = "",
+    on_ready=None,
+    on_shutdown=None,
+) -> Starlette:
     """Build the app. Services are opened in the lifespan unless the caller passes them."""
 
     @contextlib.asynccontextmanager
@@ -148,6 +161,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, dev_clock: boo
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                on_shutdown()
             if owned:
                 await app.state.spyglass.close()
 
@@ -169,8 +184,3 @@ def create_app(settings: Settings, *, clock: Clock | None = None, dev_clock: boo
     )
     app.state.admin_token = admin_token
     return app
-
-
-def not_found_json(request: Request, exc) -> Response:
-    return JSONResponse({"type": "invalid_request", "code": "not_found", "detail": "Not found.",
-                         "attr": None}, status_code=404)  # fmt: skip

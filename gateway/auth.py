@@ -47,8 +47,9 @@ async def presented_key(request: Request) -> str | None:
 async def authenticate(request: Request, services: Services) -> Caller:
     key = await presented_key(request)
     if not key:
-        raise AuthenticationError("Authentication credentials were not provided.",
-                                  code="not_authenticated")
+        raise AuthenticationError(
+            "Authentication credentials were not provided.", code="not_authenticated"
+        )
     record = await services.tenancy.key_record(key)
     user = await services.metadata.get("user", record["user_id"])
     if user is None:
@@ -80,6 +81,7 @@ async def project_for(caller: Caller, services: Services, raw_id: str, scope: st
     ):
         raise PermissionDenied("You don't have access to the project.")
     if not caller.allows(scope):
-        raise PermissionDenied(f"API key missing required scope '{scope}'", attr="scope",
-                               code="permission_denied")
+        raise PermissionDenied(
+            f"API key missing required scope '{scope}'", attr="scope", code="permission_denied"
+        )
     return project

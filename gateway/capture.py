@@ -32,8 +32,9 @@ def _decompress(body: bytes, request: Request) -> bytes:
         try:
             return gzip.decompress(body)
         except (OSError, EOFError, zlib.error):
-            raise ValidationError("body is not valid gzip", attr="body",
-                                  code="invalid_payload") from None
+            raise ValidationError(
+                "body is not valid gzip", attr="body", code="invalid_payload"
+            ) from None
     return body
 
 
@@ -44,8 +45,9 @@ def _decode_data(value: str):
         try:
             text = base64.b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise ValidationError("data is neither JSON nor base64 JSON", attr="data",
-                                  code="invalid_payload") from None
+            raise ValidationError(
+                "data is neither JSON nor base64 JSON", attr="data", code="invalid_payload"
+            ) from None
     return json.loads(text)
 
 
@@ -59,13 +61,17 @@ def parse_body(body: bytes, request: Request) -> tuple[object, dict]:
             form = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
             payload = _decode_data(form.get("data", "")) if "data" in form else {}
         elif not body.strip():
-            payload = _decode_data(request.query_params["data"]) \
-                if "data" in request.query_params else None
+            payload = (
+                _decode_data(request.query_params["data"])
+                if "data" in request.query_params
+                else None
+            )
         else:
             payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError("malformed JSON in request body", attr="body",
-                              code="invalid_payload") from None
+        raise ValidationError(
+            "malformed JSON in request body", attr="body", code="invalid_payload"
+        ) from None
     if payload is None:
         raise ValidationError("request body is empty", attr="body", code="no_data")
     return payload, form
@@ -76,8 +82,9 @@ def _messages(payload) -> tuple[list, dict]:
     if isinstance(payload, list):
         return payload, {}
     if not isinstance(payload, dict):
-        raise ValidationError("body must be a JSON object or list", attr="body",
-                              code="invalid_payload")
+        raise ValidationError(
+            "body must be a JSON object or list", attr="body", code="invalid_payload"
+        )
     if "batch" in payload:
         batch = payload["batch"]
         if not isinstance(batch, list):
@@ -91,14 +98,24 @@ def _messages(payload) -> tuple[list, dict]:
 
 def find_token(form: dict, envelope: dict, messages: list, request: Request) -> str | None:
     """PostHog's order: form api_key, token; body $token, token, api_key; properties.token."""
-    candidates = [form.get("api_key"), form.get("token"), envelope.get("$token"),
-                  envelope.get("token"), envelope.get("api_key"),
-                  request.query_params.get("token"), request.query_params.get("api_key")]
+    candidates = [
+        form.get("api_key"),
+        form.get("token"),
+        envelope.get("$token"),
+        envelope.get("token"),
+        envelope.get("api_key"),
+        request.query_params.get("token"),
+        request.query_params.get("api_key"),
+    ]
     for message in messages[:1]:
         if isinstance(message, dict):
             props = message.get("properties") if isinstance(message.get("properties"), dict) else {}
-            candidates += [message.get("$token"), message.get("token"), message.get("api_key"),
-                           props.get("token")]
+            candidates += [
+                message.get("$token"),
+                message.get("token"),
+                message.get("api_key"),
+                props.get("token"),
+            ]
     for value in candidates:
         if isinstance(value, str) and value:
             return value
@@ -115,23 +132,24 @@ async def capture_endpoint(request: Request):
     async for chunk in request.stream():
         body += chunk
         if len(body) > app.settings.max_body_bytes:
-            raise PayloadTooLarge(f"body exceeds {app.settings.max_body_bytes} bytes",
-                                  attr="body")
+            raise PayloadTooLarge(f"body exceeds {app.settings.max_body_bytes} bytes", attr="body")
     payload, form = parse_body(body, request)
     raw_messages, envelope = _messages(payload)
     token = find_token(form, envelope, raw_messages, request)
     if not token:
         raise AuthenticationError(
             "API key not provided. You can find your project API key in your settings.",
-            attr="token", code="missing_api_key")
+            attr="token",
+            code="missing_api_key",
+        )
     project_id = await app.tenancy.project_for_token(token)
     if project_id is None:
-        raise AuthenticationError("Project API key invalid.", attr="token",
-                                  code="invalid_api_key")
+        raise AuthenticationError("Project API key invalid.", attr="token", code="invalid_api_key")
 
     now = app.clock.now()
-    sent_at = (parse_time(envelope.get("sent_at") or envelope.get("sentAt"), "sent_at")
-               or parse_time(_epoch_ms(request.query_params.get("_")), "_"))
+    sent_at = parse_time(
+        envelope.get("sent_at") or envelope.get("sentAt"), "sent_at"
+    ) or parse_time(_epoch_ms(request.query_params.get("_")), "_")
     engage = request.url.path.rstrip("/").endswith("/engage")
     messages, rejected = [], []
     for index, raw in enumerate(raw_messages):
@@ -166,7 +184,8 @@ def _epoch_ms(value: str | None):
 async def decide_endpoint(request: Request):
     """posthog-js asks for flags on start; we have none, and say so in the shapes it reads."""
     return JSONResponse({
-        "featureFlags": {}, "featureFlagPayloads": {}, "flags": {}, "errorsWhileComputingFlags": False,
+        "featureFlags": {}, "featureFlagPayloads": {}, "flags": {},
+        "errorsWhileComputingFlags": False,
         "sessionRecording": False, "supportedCompression": ["gzip", "gzip-js"],
         "config": {"enable_collect_everything": True}, "toolbarParams": {},
         "isAuthenticated": False, "capturePerformance": False, "autocapture_opt_out": False,

@@ -62,8 +62,10 @@ def _remote(info: dict, argv: list[str]):
     request = urllib.request.Request(
         f"http://{host}:{info['port']}/_admin/command",
         data=json.dumps({"argv": argv}).encode(),
-        headers={"Authorization": f"Bearer {info['admin_token']}",
-                 "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {info['admin_token']}",
+            "Content-Type": "application/json",
+        },
         method="POST",
     )
     try:
@@ -129,16 +131,23 @@ def serve(args, settings: config.Settings) -> None:
                 flush=True,
             )
 
-    app = create_app(settings, clock=Clock(), dev_clock=args.dev_clock, admin_token=token,
-                     on_ready=on_ready)
-    try:
-        # One worker: in embedded mode this process owns the chDB data directory.
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, workers=1,
-                    timeout_graceful_shutdown=5)
-    finally:
+    def on_shutdown():
         info = live_server(settings)
         if settings.embedded and info and info.get("pid") == os.getpid():
             server_file(settings).unlink(missing_ok=True)
+
+    app = create_app(
+        settings,
+        clock=Clock(),
+        dev_clock=args.dev_clock,
+        admin_token=token,
+        on_ready=on_ready,
+        on_shutdown=on_shutdown,
+    )
+    # One worker: in embedded mode this process owns the chDB data directory.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_config=None, workers=1, timeout_graceful_shutdown=5
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,12 +162,19 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--log-level", default="")
         parser.add_argument("--demo", action="store_true", help="load demo data on first start")
         parser.add_argument("--demo-events", type=int, default=200_000)
-        parser.add_argument("--dev-clock", action="store_true",
-                            help="honour an X-Spyglass-Now header (tests only)")
+        parser.add_argument(
+            "--dev-clock", action="store_true", help="honour an X-Spyglass-Now header (tests only)"
+        )
         serve(parser.parse_args(argv[1:]), settings)
         return
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: spyglass serve [--demo] | demo | projects create|list | users create | "
-              "keys create|list|revoke | import FILE   [--json]")
+        print(
+            "usage: spyglass serve [--demo] | demo | projects create|list | users create | "
+            "keys create|list|revoke | import FILE   [--json]"
+        )
         return
     _print(run_admin(settings, argv), as_json)
+
+
+if __name__ == "__main__":
+    main()

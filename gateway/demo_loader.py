@@ -19,19 +19,20 @@ def progress_bar(done: int, total: int, started: float, stream=sys.stderr) -> No
     width = 30
     filled = int(width * min(done, total) / max(total, 1))
     rate = done / max(time.perf_counter() - started, 1e-9)
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} "
-                 f"({rate:,.0f} events/s)")
+    stream.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} ({rate:,.0f} events/s)"
+    )
     stream.flush()
 
 
-async def load_demo(services: Services, project_id: int, *, n_events: int, seed: int,
-                    company_domain: str) -> dict:
+async def load_demo(
+    services: Services, project_id: int, *, n_events: int, seed: int, company_domain: str
+) -> dict:
     from gateway.demo import generate_messages
 
     now = services.clock.now()
     state = await services.identity.project(project_id)
-    stream = generate_messages(seed=seed, n_events=n_events, now=now,
-                               company_domain=company_domain)
+    stream = generate_messages(seed=seed, n_events=n_events, now=now, company_domain=company_domain)
     started, stored, seen = time.perf_counter(), 0, 0
     while chunk := list(islice(stream, CHUNK)):
         messages = [normalise(raw, now=now, sent_at=None) for raw in chunk]
@@ -41,5 +42,8 @@ async def load_demo(services: Services, project_id: int, *, n_events: int, seed:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     seconds = time.perf_counter() - started
-    return {"events": stored, "seconds": round(seconds, 2),
-            "events_per_second": round(stored / max(seconds, 1e-9))}
+    return {
+        "events": stored,
+        "seconds": round(seconds, 2),
+        "events_per_second": round(stored / max(seconds, 1e-9)),
+    }

@@ -72,8 +72,9 @@ def parse_time(value, field_name: str) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ValidationError(f"{field_name} is not an ISO-8601 time: {value[:40]!r}",
-                                  attr=field_name) from None
+            raise ValidationError(
+                f"{field_name} is not an ISO-8601 time: {value[:40]!r}", attr=field_name
+            ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise ValidationError(f"{field_name} must be a time string", attr=field_name)
 
@@ -83,15 +84,17 @@ def _distinct_id(raw: dict, properties: dict) -> str:
         if value is not None and value != "":
             text = value if isinstance(value, str) else json.dumps(value)
             return text[:MAX_DISTINCT_ID]
-    raise ValidationError("event is missing distinct_id", attr="distinct_id",
-                          code="invalid_payload")
+    raise ValidationError(
+        "event is missing distinct_id", attr="distinct_id", code="invalid_payload"
+    )
 
 
 def normalise(raw, *, now: datetime, sent_at: datetime | None) -> Message:
     """One capture message → a Message, or a ValidationError naming the bad field."""
     if not isinstance(raw, dict):
-        raise ValidationError("each event must be a JSON object", attr="batch",
-                              code="invalid_payload")
+        raise ValidationError(
+            "each event must be a JSON object", attr="batch", code="invalid_payload"
+        )
     event = raw.get("event")
     if not isinstance(event, str) or not event:
         raise ValidationError("event is missing its name", attr="event", code="invalid_payload")
@@ -140,8 +143,9 @@ def prepare(state: ProjectIdentity, messages: list[Message], now: datetime) -> B
     for m in messages:
         props = m.properties
         if m.event == "$identify":
-            person = state.identify(m.distinct_id, str(props.get("$anon_distinct_id") or ""),
-                                    m.timestamp, out)
+            person = state.identify(
+                m.distinct_id, str(props.get("$anon_distinct_id") or ""), m.timestamp, out
+            )
         elif m.event in ("$create_alias", "$merge_dangerously"):
             person = state.alias(m.distinct_id, str(props.get("alias") or ""), m.timestamp, out)
         else:
@@ -164,8 +168,18 @@ def prepare(state: ProjectIdentity, messages: list[Message], now: datetime) -> B
                 index = state.group_type_index(str(group_type), m.timestamp, out)
                 if index is not None:
                     for key, value in group_set.items():
-                        batch.group_writes.append((project_id, index, str(group_key), str(key),
-                                                   json.dumps(value), "set", m.timestamp, now))
+                        batch.group_writes.append(
+                            (
+                                project_id,
+                                index,
+                                str(group_key),
+                                str(key),
+                                json.dumps(value),
+                                "set",
+                                m.timestamp,
+                                now,
+                            )
+                        )
 
         batch.events.append((
             project_id, m.uuid, m.event, m.distinct_id, person, m.timestamp,

@@ -145,7 +145,8 @@ class IdentityCache:
         state = ProjectIdentity(project_id)
         p = {"project_id": project_id}
         ids = await self.store.query(
-            "SELECT DISTINCT distinct_id FROM person_distinct_ids WHERE project_id = {project_id:UInt64}",
+            "SELECT DISTINCT distinct_id FROM person_distinct_ids "
+            "WHERE project_id = {project_id:UInt64}",
             p,
         )
         state.seen = {row[0] for row in ids.rows}
@@ -160,7 +161,8 @@ class IdentityCache:
             state.merged_from.setdefault(new, set()).add(old)
             state.override_version = max(state.override_version, int(version))
         identified = await self.store.query(
-            "SELECT DISTINCT id FROM persons WHERE project_id = {project_id:UInt64} AND is_identified",
+            "SELECT DISTINCT id FROM persons "
+            "WHERE project_id = {project_id:UInt64} AND is_identified",
             p,
         )
         state.identified = {uuid.UUID(str(row[0])) for row in identified.rows}

@@ -23,8 +23,10 @@ from gateway.writer import write_batch
 
 FORMATS = {".jsonl": "JSONEachRow", ".ndjson": "JSONEachRow", ".json": "JSONEachRow",
            ".csv": "CSVWithNames", ".parquet": "Parquet"}  # fmt: skip
-STAGING_COLUMNS = ("line UInt64, event String, distinct_id String, timestamp String, "
-                   "properties String, uuid String, elements_chain String")
+STAGING_COLUMNS = (
+    "line UInt64, event String, distinct_id String, timestamp String, "
+    "properties String, uuid String, elements_chain String"
+)
 
 
 def _say(message: str) -> None:
@@ -35,18 +37,21 @@ def _say(message: str) -> None:
 def detect_format(path: Path, fmt: str | None) -> str:
     if fmt:
         if fmt not in FORMATS.values():
-            raise ValidationError(f"format must be one of {sorted(set(FORMATS.values()))}",
-                                  attr="format")
+            raise ValidationError(
+                f"format must be one of {sorted(set(FORMATS.values()))}", attr="format"
+            )
         return fmt
     try:
         return FORMATS[path.suffix.lower()]
     except KeyError:
-        raise ValidationError(f"cannot tell the format of {path.name}; pass --format",
-                              attr="format") from None
+        raise ValidationError(
+            f"cannot tell the format of {path.name}; pass --format", attr="format"
+        ) from None
 
 
-async def import_file(services: Services, project_id: int, file: str,
-                      fmt: str | None = None) -> dict:
+async def import_file(
+    services: Services, project_id: int, file: str, fmt: str | None = None
+) -> dict:
     store = services.store
     if store.kind != "chdb":
         raise ValidationError("import reads the file in-process; it needs the embedded store "
@@ -65,20 +70,28 @@ async def import_file(services: Services, project_id: int, file: str,
     await store.command(f"CREATE TABLE {staging} ({STAGING_COLUMNS}) ENGINE = Memory")
     try:
         _say(f"[1/4] reading {path.name} ({fmt})")
-        await store.command(template("importer/stage.sql").replace("{staging}", staging)
-                            .replace("{format}", f"'{fmt}'"), {"path": str(path)})
+        await store.command(
+            template("importer/stage.sql")
+            .replace("{staging}", staging)
+            .replace("{format}", f"'{fmt}'"),
+            {"path": str(path)},
+        )
         rows_read = (await store.query(f"SELECT count() FROM {staging}")).scalar()
-        reasons = await store.query(template("importer/rejections.sql")
-                                    .replace("{staging}", staging))
+        reasons = await store.query(
+            template("importer/rejections.sql").replace("{staging}", staging)
+        )
         rejected = {r[0]: {"rows": r[1], "first_line": r[2]} for r in reasons.rows if r[0]}
         _say(f"[2/4] storing {rows_read:,} rows")
-        await store.command(template("importer/insert_events.sql").replace("{staging}", staging),
-                            p)
+        await store.command(template("importer/insert_events.sql").replace("{staging}", staging), p)
     finally:
         await store.command(f"DROP TABLE IF EXISTS {staging}")
-    stored = (await store.query(
-        "SELECT count() FROM events WHERE project_id = {project_id:UInt64} "
-        "AND created_at = {now:DateTime64(6, 'UTC')}", p)).scalar()
+    stored = (
+        await store.query(
+            "SELECT count() FROM events WHERE project_id = {project_id:UInt64} "
+            "AND created_at = {now:DateTime64(6, 'UTC')}",
+            p,
+        )
+    ).scalar()
     _say("[3/4] persons and their properties")
     await _record_persons(services, project_id, now)
     await store.command(template("importer/person_writes.sql"), p)
@@ -86,9 +99,17 @@ async def import_file(services: Services, project_id: int, file: str,
     merges = await _replay_identity_events(services, project_id, now)
     seconds = time.perf_counter() - started
     duplicates = rows_read - stored - sum(r["rows"] for r in rejected.values())
-    return {"file": str(path), "format": fmt, "rows_read": rows_read, "stored": stored,
-            "rejected": rejected, "skipped_duplicates": duplicates, "identity_events": merges,
-            "seconds": round(seconds, 2), "events_per_second": round(stored / max(seconds, 1e-9))}
+    return {
+        "file": str(path),
+        "format": fmt,
+        "rows_read": rows_read,
+        "stored": stored,
+        "rejected": rejected,
+        "skipped_duplicates": duplicates,
+        "identity_events": merges,
+        "seconds": round(seconds, 2),
+        "events_per_second": round(stored / max(seconds, 1e-9)),
+    }
 
 
 _NEW_DISTINCT_IDS = """
@@ -106,19 +127,26 @@ async def _record_persons(services: Services, project_id: int, now) -> None:
     await services.store.command(
         "INSERT INTO persons (project_id, id, created_at, is_identified, version) "
         f"SELECT project_id, person_id, first_seen, 0, 0 FROM ({_NEW_DISTINCT_IDS}) "
-        "AS n (project_id, distinct_id, person_id, first_seen)", p)
+        "AS n (project_id, distinct_id, person_id, first_seen)",
+        p,
+    )
     await services.store.command(
         "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id, created_at) "
-        + _NEW_DISTINCT_IDS, p)
+        + _NEW_DISTINCT_IDS,
+        p,
+    )
     services.identity.forget([project_id])  # its cache of seen ids is now stale
 
 
 async def _replay_identity_events(services: Services, project_id: int, now) -> int:
-    rows = (await services.store.query(
-        "SELECT event, distinct_id, properties, timestamp, uuid FROM events "
-        "WHERE project_id = {project_id:UInt64} AND created_at = {now:DateTime64(6, 'UTC')} "
-        "AND event IN ('$identify', '$create_alias', '$merge_dangerously') ORDER BY timestamp",
-        {"project_id": project_id, "now": now})).rows
+    rows = (
+        await services.store.query(
+            "SELECT event, distinct_id, properties, timestamp, uuid FROM events "
+            "WHERE project_id = {project_id:UInt64} AND created_at = {now:DateTime64(6, 'UTC')} "
+            "AND event IN ('$identify', '$create_alias', '$merge_dangerously') ORDER BY timestamp",
+            {"project_id": project_id, "now": now},
+        )
+    ).rows
     if not rows:
         return 0
     state = await services.identity.project(project_id)

@@ -63,24 +63,37 @@ class Metadata:
     def lock(self, entity: str, entity_id: int) -> asyncio.Lock:
         return self._locks[(entity, entity_id)]
 
-    async def write(self, entity: str, project_id: int, entity_id: int, version: int,
-                    document: dict, *, activity: str, changes: list | None = None,
-                    user_id: int = 0, at: datetime | None = None) -> Entity:
+    async def write(
+        self,
+        entity: str,
+        project_id: int,
+        entity_id: int,
+        version: int,
+        document: dict,
+        *,
+        activity: str,
+        changes: list | None = None,
+        user_id: int = 0,
+        at: datetime | None = None,
+    ) -> Entity:
         await self.store.insert("metadata_log", COLUMNS, [(
             entity, project_id, entity_id, version, json.dumps(document),
             json.dumps(changes or []), activity, user_id, at or self.clock.now(),
         )])  # fmt: skip
         return Entity(entity_id, version, document)
 
-    async def create(self, entity: str, project_id: int, document: dict, *,
-                     user_id: int = 0) -> Entity:
+    async def create(
+        self, entity: str, project_id: int, document: dict, *, user_id: int = 0
+    ) -> Entity:
         entity_id = await self.next_id(entity)
         document = {**document, "id": entity_id}
-        return await self.write(entity, project_id, entity_id, 1, document,
-                                activity="created", user_id=user_id)
+        return await self.write(
+            entity, project_id, entity_id, 1, document, activity="created", user_id=user_id
+        )
 
-    async def latest(self, entity: str, *, project_id: int | None = None,
-                     entity_id: int | None = None) -> list[Entity]:
+    async def latest(
+        self, entity: str, *, project_id: int | None = None, entity_id: int | None = None
+    ) -> list[Entity]:
         where, params = "", {"entity": entity}
         if project_id is not None:
             where += " AND project_id = {project_id:UInt64}"

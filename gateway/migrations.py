@@ -65,8 +65,9 @@ def render_cluster(statement: str, cluster: str) -> list[str]:
     if directive.group(1) == "replicate_all":
         zk = f"'/clickhouse/tables/all/{{database}}/{table}', '{{shard}}-{{replica}}'"
         return [
-            sql.replace(create.group(0), f"CREATE TABLE IF NOT EXISTS {table} ON CLUSTER {cluster}\n", 1)
-            .replace(engine.group(0), f"ENGINE = Replicated{kind}({zk}{extra})", 1)
+            sql.replace(
+                create.group(0), f"CREATE TABLE IF NOT EXISTS {table} ON CLUSTER {cluster}\n", 1
+            ).replace(engine.group(0), f"ENGINE = Replicated{kind}({zk}{extra})", 1)
         ]
     local = f"{table}_local"
     zk = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
@@ -116,8 +117,9 @@ async def migrate(store: Store, cluster: str = "") -> list[str]:
             continue
         for sql in render(migration, cluster):
             await store.command(sql)
-        await store.insert(MIGRATIONS_TABLE, ["name", "checksum"],
-                           [(migration.name, migration.checksum)])
+        await store.insert(
+            MIGRATIONS_TABLE, ["name", "checksum"], [(migration.name, migration.checksum)]
+        )
         applied.append(migration.name)
     return applied
 

@@ -18,7 +18,8 @@ async def person_of(store: Store, project_id: int, distinct_id: str) -> dict | N
     """{id, distinct_ids, properties} of the person a distinct id belongs to now."""
     ids = await store.query(
         "SELECT distinct_id, original_person_id, person_id FROM ("
-        + template("persons/distinct_ids.sql") + ")",
+        + template("persons/distinct_ids.sql")
+        + ")",
         {"project_id": project_id},
     )
     mapping = {row[0]: (uuid.UUID(str(row[1])), uuid.UUID(str(row[2]))) for row in ids.rows}
@@ -26,10 +27,13 @@ async def person_of(store: Store, project_id: int, distinct_id: str) -> dict | N
         return None
     person = mapping[distinct_id][1]
     members = sorted(d for d, (_, current) in mapping.items() if current == person)
-    raw_ids = sorted({str(orig) for d, (orig, current) in mapping.items() if current == person}
-                     | {str(person), str(person_id_for(project_id, distinct_id))})
-    props = await store.query(template("persons/properties.sql"),
-                              {"project_id": project_id, "person_ids": raw_ids})
+    raw_ids = sorted(
+        {str(orig) for d, (orig, current) in mapping.items() if current == person}
+        | {str(person), str(person_id_for(project_id, distinct_id))}
+    )
+    props = await store.query(
+        template("persons/properties.sql"), {"project_id": project_id, "person_ids": raw_ids}
+    )
     return {
         "id": str(person),
         "distinct_ids": members,

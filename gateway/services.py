@@ -46,8 +46,9 @@ class Services:
     writer: GroupCommitWriter
 
     @classmethod
-    async def open(cls, settings: Settings, *, clock: Clock | None = None,
-                   store: Store | None = None) -> Services:
+    async def open(
+        cls, settings: Settings, *, clock: Clock | None = None, store: Store | None = None
+    ) -> Services:
         store = store or open_store(settings)
         clock = clock or Clock()
         await migrate(store, settings.cluster)
@@ -55,7 +56,9 @@ class Services:
         tenancy = Tenancy(metadata, clock, load_secret(settings))
         identity = IdentityCache(store)
         writer = GroupCommitWriter(
-            store, flush_ms=settings.ingest_flush_ms, max_events=settings.ingest_max_batch,
+            store,
+            flush_ms=settings.ingest_flush_ms,
+            max_events=settings.ingest_max_batch,
             on_failure=lambda batch: identity.forget({row[0] for row in batch.events}),
         )
         writer.start()

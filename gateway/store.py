@@ -60,13 +60,19 @@ def open_store(settings: Settings) -> Store:
     if settings.embedded:
         from gateway.store_chdb import ChdbStore
 
-        return ChdbStore(settings.chdb_path, pool_size=settings.pool_size,
-                         query_timeout_s=settings.query_timeout_s)
+        return ChdbStore(
+            settings.chdb_path,
+            pool_size=settings.pool_size,
+            query_timeout_s=settings.query_timeout_s,
+        )
     if settings.clickhouse_url.startswith("clickhouse://"):
         from gateway.store_server import ServerStore
 
-        return ServerStore(settings.clickhouse_url, pool_size=settings.pool_size,
-                           query_timeout_s=settings.query_timeout_s)
+        return ServerStore(
+            settings.clickhouse_url,
+            pool_size=settings.pool_size,
+            query_timeout_s=settings.query_timeout_s,
+        )
     raise ValueError(
         f"CLICKHOUSE_URL must start with chdb:// or clickhouse://, got {settings.clickhouse_url!r}"
     )

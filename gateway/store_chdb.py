@@ -8,6 +8,7 @@ refused by our own lock file, with a message naming the holder, before chDB sees
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -137,9 +138,13 @@ class ChdbStore:
 
     def query_sync(self, conn, sql: str, params: dict | None, settings: dict | None) -> QueryResult:
         if settings:
-            sql = sql.rstrip().rstrip(";") + " SETTINGS " + ", ".join(
-                f"{check_identifier(k)} = {float(v) if isinstance(v, float) else int(v)}"
-                for k, v in settings.items()
+            sql = (
+                sql.rstrip().rstrip(";")
+                + " SETTINGS "
+                + ", ".join(
+                    f"{check_identifier(k)} = {float(v) if isinstance(v, float) else int(v)}"
+                    for k, v in settings.items()
+                )
             )
         try:
             raw = conn.query(sql, "JSONCompact", params=sql_params.encode_all(params or {}))
@@ -209,9 +214,7 @@ class ChdbStore:
 
     async def close(self) -> None:
         for conn in self._all:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 conn.close()
-            except Exception:
-                pass
         self._all.clear()
         self._lock.release()

@@ -44,8 +44,9 @@ class Tenancy:
         })  # fmt: skip
         return entity.document
 
-    async def create_project(self, organization_id: int, name: str, *,
-                             timezone: str = "UTC", company_domain: str = "") -> dict:
+    async def create_project(
+        self, organization_id: int, name: str, *, timezone: str = "UTC", company_domain: str = ""
+    ) -> dict:
         project_id = await self.metadata.next_id("project")
         document = {
             "id": project_id,
@@ -58,8 +59,9 @@ class Tenancy:
             "path_cleaning_filters": [],
             "created_at": self.clock.now().isoformat(),
         }
-        await self.metadata.write("project", project_id, project_id, 1, document,
-                                  activity="created")
+        await self.metadata.write(
+            "project", project_id, project_id, 1, document, activity="created"
+        )
         self._project_by_token[document["api_token"]] = project_id
         return document
 
@@ -82,8 +84,13 @@ class Tenancy:
         })  # fmt: skip
         return entity.document
 
-    async def create_key(self, user_id: int, label: str, scopes: list[str] | None = None,
-                         projects: list[int] | None = None) -> tuple[str, dict]:
+    async def create_key(
+        self,
+        user_id: int,
+        label: str,
+        scopes: list[str] | None = None,
+        projects: list[int] | None = None,
+    ) -> tuple[str, dict]:
         """Return (the key, shown this once; its stored record)."""
         key = "phx_" + secrets.token_urlsafe(32)
         entity = await self.metadata.create("personal_api_key", 0, {
@@ -102,8 +109,9 @@ class Tenancy:
 
                 raise NotFound(f"key {key_id} does not exist")
             document = {**entity.document, "revoked": True}
-            await self.metadata.write("personal_api_key", 0, key_id, entity.version + 1,
-                                      document, activity="revoked")
+            await self.metadata.write(
+                "personal_api_key", 0, key_id, entity.version + 1, document, activity="revoked"
+            )
         self._key_cache.clear()
         return {k: v for k, v in document.items() if k != "secure_value"}
 
@@ -116,6 +124,5 @@ class Tenancy:
             self._key_cache = {e.document["secure_value"]: e.document for e in keys}
             record = self._key_cache.get(digest)
         if record is None or record.get("revoked"):
-            raise AuthenticationError("Personal API key is invalid.",
-                                      code="authentication_failed")
+            raise AuthenticationError("Personal API key is invalid.", code="authentication_failed")
         return record

@@ -10,6 +10,7 @@ rewrites persons harmlessly (they fold idempotently) and the events exactly once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -49,13 +50,19 @@ async def drop_stored_duplicates(store: Store, events: list[tuple]) -> list[tupl
 async def write_batch(store: Store, batch: Batch) -> int:
     """Insert every table of one batch; return how many events were new."""
     p = batch.persons
-    await store.insert("group_type_mapping",
-                       ["project_id", "group_type", "group_type_index", "created_at"],
-                       p.group_types)
-    await store.insert("person_distinct_ids",
-                       ["project_id", "distinct_id", "person_id", "created_at"], p.distinct_ids)
-    await store.insert("persons", ["project_id", "id", "created_at", "is_identified", "version"],
-                       p.persons)
+    await store.insert(
+        "group_type_mapping",
+        ["project_id", "group_type", "group_type_index", "created_at"],
+        p.group_types,
+    )
+    await store.insert(
+        "person_distinct_ids",
+        ["project_id", "distinct_id", "person_id", "created_at"],
+        p.distinct_ids,
+    )
+    await store.insert(
+        "persons", ["project_id", "id", "created_at", "is_identified", "version"], p.persons
+    )
     await store.insert("person_overrides",
                        ["project_id", "old_person_id", "override_person_id", "version",
                         "created_at"], p.overrides)  # fmt: skip
@@ -67,8 +74,14 @@ async def write_batch(store: Store, batch: Batch) -> int:
 
 
 class GroupCommitWriter:
-    def __init__(self, store: Store, *, flush_ms: int = 20, max_events: int = 20_000,
-                 on_failure: Callable[[Batch], None] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        flush_ms: int = 20,
+        max_events: int = 20_000,
+        on_failure: Callable[[Batch], None] | None = None,
+    ):
         self.store = store
         self.flush_s = flush_ms / 1000
         self.max_events = max_events
@@ -84,10 +97,8 @@ class GroupCommitWriter:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._pending:  # answer what is left rather than leave requests hanging
             await self._flush(self._take_all())
 
@@ -104,8 +115,9 @@ class GroupCommitWriter:
 
     def _take_window(self):
         taken, count = [], 0
-        while self._pending and (not taken or count + len(self._pending[0][0].events)
-                                 <= self.max_events):
+        while self._pending and (
+            not taken or count + len(self._pending[0][0].events) <= self.max_events
+        ):
             item = self._pending.pop(0)
             taken.append(item)
             count += len(item[0].events)

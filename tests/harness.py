@@ -40,11 +40,11 @@ class Harness:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.services = self.loop.run_until_complete(Services.open(self.settings,
-                                                                   clock=self.clock))
+        self.services = self.loop.run_until_complete(Services.open(self.settings, clock=self.clock))
         app = create_app(self.settings, services=self.services, dev_clock=True)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        )
         self._server = uvicorn.Server(config)
         self.loop.run_until_complete(self._server.serve())
 
@@ -78,11 +78,17 @@ class Harness:
 
         async def make():
             org = await tenancy.create_organization("Test org", "example.com")
-            project = await tenancy.create_project(org["id"], "Test", timezone=timezone,
-                                                   company_domain="example.com")
+            project = await tenancy.create_project(
+                org["id"], "Test", timezone=timezone, company_domain="example.com"
+            )
             user = await tenancy.create_user(org["id"], f"user{org['id']}@example.com")
             key, _ = await tenancy.create_key(user["id"], "test", scopes or [])
-            return {"project": project, "user": user, "key": key, "id": project["id"],
-                    "token": project["api_token"]}
+            return {
+                "project": project,
+                "user": user,
+                "key": key,
+                "id": project["id"],
+                "token": project["api_token"],
+            }
 
         return self.run(make())

@@ -44,17 +44,31 @@ def test_single_event_with_token_in_body(spyglass, tenant):
 
 
 def test_gzip_body(spyglass, tenant):
-    payload = json.dumps({"api_key": tenant["token"],
-                          "batch": [{"event": "zipped", "distinct_id": "z"}]}).encode()
-    r = post(spyglass, "/batch/", content=gzip.compress(payload),
-             headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    payload = json.dumps(
+        {"api_key": tenant["token"], "batch": [{"event": "zipped", "distinct_id": "z"}]}
+    ).encode()
+    r = post(
+        spyglass,
+        "/batch/",
+        content=gzip.compress(payload),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert [row[0] for row in events_of(spyglass, tenant["id"])] == ["zipped"]
 
 
 def test_posthog_js_form_with_base64_data(spyglass, tenant):
-    events = [{"event": "$pageview", "properties": {"distinct_id": "js-user", "token":
-               tenant["token"], "$current_url": "https://a.example/x?q='\"", "$lib": "web"}}]
+    events = [
+        {
+            "event": "$pageview",
+            "properties": {
+                "distinct_id": "js-user",
+                "token": tenant["token"],
+                "$current_url": "https://a.example/x?q='\"",
+                "$lib": "web",
+            },
+        }
+    ]
     data = base64.b64encode(json.dumps(events).encode()).decode()
     r = post(spyglass, "/e/?ver=1.0&_=1700000000000", data={"data": data})
     assert r.status_code == 200, r.text
@@ -65,8 +79,12 @@ def test_posthog_js_form_with_base64_data(spyglass, tenant):
 
 def test_gzip_js_compression_query_param(spyglass, tenant):
     events = [{"event": "gz", "properties": {"distinct_id": "u", "token": tenant["token"]}}]
-    r = post(spyglass, "/e/?compression=gzip-js", content=gzip.compress(json.dumps(events).encode()),
-             headers={"Content-Type": "text/plain"})
+    r = post(
+        spyglass,
+        "/e/?compression=gzip-js",
+        content=gzip.compress(json.dumps(events).encode()),
+        headers={"Content-Type": "text/plain"},
+    )
     assert r.status_code == 200, r.text
     assert [row[0] for row in events_of(spyglass, tenant["id"])] == ["gz"]
 
@@ -74,8 +92,11 @@ def test_gzip_js_compression_query_param(spyglass, tenant):
 def test_sent_at_corrects_client_clock_skew(spyglass, tenant):
     # The client's clock is 1 hour fast: its event "at 12:00:00" was sent "at 12:00:05".
     client_now = datetime.now(UTC) + timedelta(hours=1)
-    body = {"api_key": tenant["token"], "sentAt": (client_now + timedelta(seconds=5)).isoformat(),
-            "batch": [{"event": "skewed", "distinct_id": "s", "timestamp": client_now.isoformat()}]}
+    body = {
+        "api_key": tenant["token"],
+        "sentAt": (client_now + timedelta(seconds=5)).isoformat(),
+        "batch": [{"event": "skewed", "distinct_id": "s", "timestamp": client_now.isoformat()}],
+    }
     before = datetime.now(UTC)
     assert post(spyglass, "/batch/", json=body).status_code == 200
     stored = events_of(spyglass, tenant["id"])[0][3]
@@ -84,8 +105,10 @@ def test_sent_at_corrects_client_clock_skew(spyglass, tenant):
 
 
 def test_offset_means_milliseconds_ago(spyglass, tenant):
-    body = {"api_key": tenant["token"], "batch": [{"event": "o", "distinct_id": "o",
-                                                   "offset": 60_000}]}
+    body = {
+        "api_key": tenant["token"],
+        "batch": [{"event": "o", "distinct_id": "o", "offset": 60_000}],
+    }
     before = datetime.now(UTC)
     assert post(spyglass, "/batch/", json=body).status_code == 200
     stored = events_of(spyglass, tenant["id"])[0][3]
@@ -111,8 +134,14 @@ def test_retried_uuid_is_stored_once(spyglass, tenant):
         ({"batch": [{"event": "e", "distinct_id": "d"}]}, 401, "token"),
         ({"api_key": "TOKEN", "batch": [{"distinct_id": "d"}]}, 400, "event"),
         ({"api_key": "TOKEN", "batch": [{"event": "e"}]}, 400, "distinct_id"),
-        ({"api_key": "TOKEN", "batch": [{"event": "e", "distinct_id": "d",
-                                         "timestamp": "yesterday"}]}, 400, "timestamp"),
+        (
+            {
+                "api_key": "TOKEN",
+                "batch": [{"event": "e", "distinct_id": "d", "timestamp": "yesterday"}],
+            },
+            400,
+            "timestamp",
+        ),
         ({"api_key": "TOKEN", "batch": "nope"}, 400, "batch"),
     ],
 )
@@ -126,7 +155,9 @@ def test_bad_input_is_a_clear_4xx_naming_the_field(spyglass, tenant, body, statu
 
 
 def test_malformed_json_and_bad_gzip(spyglass, tenant):
-    r = post(spyglass, "/batch/", content=b'{"api_key": ', headers={"Content-Type": "application/json"})
+    r = post(
+        spyglass, "/batch/", content=b'{"api_key": ', headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["code"] == "invalid_payload"
     r = post(spyglass, "/batch/", content=b"\x1f\x8bnot gzip", headers={"Content-Encoding": "gzip"})
     assert r.status_code == 400 and r.json()["attr"] == "body"
@@ -134,8 +165,12 @@ def test_malformed_json_and_bad_gzip(spyglass, tenant):
 
 def test_oversize_body_is_413(spyglass, tenant):
     limit = spyglass.settings.max_body_bytes
-    r = post(spyglass, "/batch/", content=b"x" * (limit + 1),
-             headers={"Content-Type": "application/json"})
+    r = post(
+        spyglass,
+        "/batch/",
+        content=b"x" * (limit + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413
     assert r.json()["code"] == "payload_too_large"
 
@@ -149,8 +184,10 @@ def test_batch_with_some_bad_events_stores_the_good_ones(spyglass, tenant):
     ]}  # fmt: skip
     r = post(spyglass, "/batch/", json=body)
     assert r.status_code == 200
-    assert [(x["index"], x["attr"]) for x in r.json()["rejected"]] == [(1, "event"),
-                                                                       (3, "distinct_id")]
+    assert [(x["index"], x["attr"]) for x in r.json()["rejected"]] == [
+        (1, "event"),
+        (3, "distinct_id"),
+    ]
     assert sorted(row[0] for row in events_of(spyglass, tenant["id"])) == ["also good", "good"]
 
 
@@ -182,17 +219,22 @@ def test_identify_merges_anonymous_history_into_one_person(spyglass, tenant):
         " e.person_id, o.override_person_id)) FROM events AS e LEFT JOIN ("
         " SELECT old_person_id, argMax(override_person_id, version) AS override_person_id"
         " FROM person_overrides WHERE project_id = {p:UInt64} GROUP BY old_person_id) AS o"
-        " ON o.old_person_id = e.person_id WHERE e.project_id = {p:UInt64}", {"p": tenant["id"]})
+        " ON o.old_person_id = e.person_id WHERE e.project_id = {p:UInt64}",
+        {"p": tenant["id"]},
+    )
     assert resolved.scalar() == 1
 
 
 def test_identified_person_is_not_merged_away(spyglass, tenant):
     # As PostHog: when both ids already have persons and the anonymous one is identified,
     # $identify does not merge them (a shared device is not proof of one person).
-    _send(spyglass, tenant,
-          {"event": "$identify", "distinct_id": "bob", "properties": {"$anon_distinct_id": "dev"}},
-          {"event": "seen", "distinct_id": "carol"},
-          {"event": "$identify", "distinct_id": "carol", "properties": {"$anon_distinct_id": "dev"}})
+    _send(
+        spyglass,
+        tenant,
+        {"event": "$identify", "distinct_id": "bob", "properties": {"$anon_distinct_id": "dev"}},
+        {"event": "seen", "distinct_id": "carol"},
+        {"event": "$identify", "distinct_id": "carol", "properties": {"$anon_distinct_id": "dev"}},
+    )
     bob = spyglass.run(person_of(spyglass.services.store, tenant["id"], "bob"))
     carol = spyglass.run(person_of(spyglass.services.store, tenant["id"], "carol"))
     assert bob["id"] != carol["id"]
@@ -200,10 +242,13 @@ def test_identified_person_is_not_merged_away(spyglass, tenant):
 
 
 def test_create_alias_merges(spyglass, tenant):
-    _send(spyglass, tenant,
-          {"event": "a", "distinct_id": "x1"},
-          {"event": "b", "distinct_id": "x2"},
-          {"event": "$create_alias", "distinct_id": "x1", "properties": {"alias": "x2"}})
+    _send(
+        spyglass,
+        tenant,
+        {"event": "a", "distinct_id": "x1"},
+        {"event": "b", "distinct_id": "x2"},
+        {"event": "$create_alias", "distinct_id": "x1", "properties": {"alias": "x2"}},
+    )
     person = spyglass.run(person_of(spyglass.services.store, tenant["id"], "x2"))
     assert person["distinct_ids"] == ["x1", "x2"]
 
@@ -231,13 +276,19 @@ def test_groups_get_indexes_in_order_first_seen(spyglass, tenant):
                           "$group_set": {"industry": "tools"}}})  # fmt: skip
     mapping = spyglass.query(
         "SELECT group_type, group_type_index FROM group_type_mapping "
-        "WHERE project_id = {p:UInt64} ORDER BY group_type_index", {"p": tenant["id"]}).rows
+        "WHERE project_id = {p:UInt64} ORDER BY group_type_index",
+        {"p": tenant["id"]},
+    ).rows
     assert mapping == [("company", 0), ("project", 1)]
-    groups = spyglass.query("SELECT group_0, group_1 FROM events WHERE project_id = {p:UInt64} "
-                            "ORDER BY group_1", {"p": tenant["id"]}).rows
+    groups = spyglass.query(
+        "SELECT group_0, group_1 FROM events WHERE project_id = {p:UInt64} ORDER BY group_1",
+        {"p": tenant["id"]},
+    ).rows
     assert ("acme", "p1") in groups
-    writes = spyglass.query("SELECT group_key, key, value FROM group_property_writes "
-                            "WHERE project_id = {p:UInt64}", {"p": tenant["id"]}).rows
+    writes = spyglass.query(
+        "SELECT group_key, key, value FROM group_property_writes WHERE project_id = {p:UInt64}",
+        {"p": tenant["id"]},
+    ).rows
     assert writes == [("acme", "industry", '"tools"')]
 
 

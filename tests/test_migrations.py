@@ -20,11 +20,18 @@ def test_migrations_apply_in_order_on_a_fresh_database(spyglass):
     try:
         for migration in load_migrations():
             for sql in render(migration):
-                spyglass.run(store.command(
-                    sql.replace("CREATE TABLE IF NOT EXISTS ",
-                                "CREATE TABLE IF NOT EXISTS migration_check.", 1)))
-        tables = spyglass.query("SELECT name FROM system.tables WHERE database = "
-                                "'migration_check' ORDER BY name").rows
+                spyglass.run(
+                    store.command(
+                        sql.replace(
+                            "CREATE TABLE IF NOT EXISTS ",
+                            "CREATE TABLE IF NOT EXISTS migration_check.",
+                            1,
+                        )
+                    )
+                )
+        tables = spyglass.query(
+            "SELECT name FROM system.tables WHERE database = 'migration_check' ORDER BY name"
+        ).rows
         assert [t[0] for t in tables] == sorted([
             "events", "group_property_writes", "group_type_mapping", "metadata_log",
             "person_distinct_ids", "person_overrides", "person_property_writes", "persons",
@@ -42,8 +49,10 @@ def test_cluster_ddl_shards_events_by_distinct_id():
     ddl = cluster_ddl()
     local, distributed = ddl["events_local"], ddl["events"]
     assert "ON CLUSTER spyglass_cluster" in local
-    assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/"
-            "events_local', '{replica}')") in local
+    assert (
+        "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/"
+        "events_local', '{replica}')"
+    ) in local
     assert "SAMPLE BY cityHash64(distinct_id)" in local
     assert distributed == (
         "CREATE TABLE IF NOT EXISTS events ON CLUSTER spyglass_cluster AS events_local\n"
@@ -55,10 +64,14 @@ def test_cluster_ddl_shards_events_by_distinct_id():
 def test_cluster_ddl_replicates_metadata_to_every_node():
     ddl = cluster_ddl()
     assert "metadata_log_local" not in ddl
-    assert ("ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/metadata_log', "
-            "'{shard}-{replica}')") in ddl["metadata_log"]
-    assert "ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/person_overrides', "\
+    assert (
+        "ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/metadata_log', "
+        "'{shard}-{replica}')"
+    ) in ddl["metadata_log"]
+    assert (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/person_overrides', "
         "'{shard}-{replica}', version)" in ddl["person_overrides"]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(cluster_ddl()))

@@ -30,8 +30,10 @@ def test_values_reach_clickhouse_as_data(spyglass, value):
 
 
 def test_property_keys_and_values_from_the_corpus_survive_capture_and_filtering(spyglass, tenant):
-    batch = [{"event": f"e{i}", "distinct_id": f"d{i}", "properties": {value: value}}
-             for i, value in enumerate(INJECTION_CORPUS)]
+    batch = [
+        {"event": f"e{i}", "distinct_id": f"d{i}", "properties": {value: value}}
+        for i, value in enumerate(INJECTION_CORPUS)
+    ]
     r = httpx.post(spyglass.url + "/batch/", json={"api_key": tenant["token"], "batch": batch})
     assert r.status_code == 200
     for i, value in enumerate(INJECTION_CORPUS):
@@ -41,8 +43,13 @@ def test_property_keys_and_values_from_the_corpus_survive_capture_and_filtering(
             {"p": tenant["id"], "k": value, "v": value, "e": f"e{i}"},
         ).rows
         assert found == [(f"e{i}",)], repr(value)
-    assert spyglass.query("SELECT count() FROM system.tables WHERE name = 'events' "
-                          "AND database = currentDatabase()").scalar() == 1
+    assert (
+        spyglass.query(
+            "SELECT count() FROM system.tables WHERE name = 'events' "
+            "AND database = currentDatabase()"
+        ).scalar()
+        == 1
+    )
 
 
 def test_reserved_parameter_names_are_refused():
@@ -69,15 +76,16 @@ def test_second_process_on_the_same_data_dir_is_refused_clearly(spyglass, tmp_pa
         except DataDirLocked as exc:
             print("LOCKED:", exc.detail)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "LOCKED:" in out.stdout, out.stderr
     assert "held by" in out.stdout
 
 
 def test_results_are_typed(spyglass):
-    row = spyglass.query("SELECT toUInt64(18446744073709551615), toDateTime64('2026-01-02 03:04:05"
-                         ".123456', 6, 'UTC'), toDate('2026-01-02'), 1.5, [1, 2]").rows[0]
+    row = spyglass.query(
+        "SELECT toUInt64(18446744073709551615), toDateTime64('2026-01-02 03:04:05"
+        ".123456', 6, 'UTC'), toDate('2026-01-02'), 1.5, [1, 2]"
+    ).rows[0]
     assert row[0] == 18446744073709551615
     assert row[1].isoformat() == "2026-01-02T03:04:05.123456+00:00"
     assert row[2].isoformat() == "2026-01-02"
