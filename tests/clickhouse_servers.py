@@ -11,6 +11,7 @@ Written against Debian's 18.16 and kept to settings that newer servers also acce
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -24,6 +25,9 @@ CLUSTER_NAME = "spyglass_test"
 # A second user with a password full of URL-reserved characters: the Store must unquote it.
 PASSWORD_USER = "spyglass"
 PASSWORD = "p@ss:w/rd%20?#"
+
+# Started processes not yet stopped: killed at interpreter exit if a test run ends abruptly.
+_RUNNING: set[subprocess.Popen] = set()
 
 # Debian and the ClickHouse packages put the server in sbin, which a non-root PATH may lack.
 _CANDIDATES = ("/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server")
@@ -170,7 +174,11 @@ class ClickHouseServer:
         return Client(host=self.host, port=self.tcp_port, connect_timeout=2, **kwargs)
 
     def execute(self, sql: str, *args, **kwargs):
-        client = self.client()
+        """One statement on a fresh connection, closed afterwards."""
+        return self._execute_on(self.client(), sql, *args, **kwargs)
+
+    @staticmethod
+    def _execute_on(client, sql: str, *args, **kwargs):
         try:
             return client.execute(sql, *args, **kwargs)
         finally:
@@ -193,6 +201,7 @@ class ClickHouseServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        _RUNNING.add(self.process)
         try:
             self.wait_ready(timeout)
         except BaseException:
@@ -212,7 +221,10 @@ class ClickHouseServer:
                     f" before answering\n{self.log_tail()}"
                 )
             try:
-                if self.execute("SELECT 1") == [(1,)]:
+                # Short socket timeouts: a port that accepts but never answers (someone else's
+                # listener) must not hold us for the driver's default 300 s.
+                probe = self.client(send_receive_timeout=2, sync_request_timeout=2)
+                if self._execute_on(probe, "SELECT 1") == [(1,)]:
                     return
             except (errors.Error, OSError, EOFError) as exc:
                 last_error = exc
@@ -233,6 +245,7 @@ class ClickHouseServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        _RUNNING.discard(self.process)
         self.process = None
 
     def kill(self) -> None:
@@ -242,6 +255,7 @@ class ClickHouseServer:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+        _RUNNING.discard(self.process)
         self.process = None
 
     def restart(self, *, hard: bool = False, timeout: float = 30) -> None:
@@ -314,3 +328,10 @@ def start_cluster(
 def stop_all(servers: list[ClickHouseServer]) -> None:
     for server in servers:
         server.stop()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for process in list(_RUNNING):
+        if process.poll() is None:
+            process.kill()
