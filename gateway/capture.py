@@ -16,6 +16,7 @@ import json
 import zlib
 from urllib.parse import parse_qs
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -38,6 +39,13 @@ def _decompress(body: bytes, request: Request) -> bytes:
     return body
 
 
+def loads_json(data: bytes | str):
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # what orjson refuses but JSON allows (huge integers)
+
+
 def _decode_data(value: str):
     """posthog-js form posts carry `data=` as JSON or as base64 of JSON."""
     text = value.strip()
@@ -48,7 +56,7 @@ def _decode_data(value: str):
             raise ValidationError(
                 "data is neither JSON nor base64 JSON", attr="data", code="invalid_payload"
             ) from None
-    return json.loads(text)
+    return loads_json(text)
 
 
 def parse_body(body: bytes, request: Request) -> tuple[object, dict]:
@@ -67,7 +75,7 @@ def parse_body(body: bytes, request: Request) -> tuple[object, dict]:
                 else None
             )
         else:
-            payload = json.loads(body)
+            payload = loads_json(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError(
             "malformed JSON in request body", attr="body", code="invalid_payload"

@@ -42,7 +42,8 @@ class PersonWrites:
 @dataclass
 class ProjectIdentity:
     project_id: int
-    seen: set[str] = field(default_factory=set)  # distinct ids already recorded
+    # distinct ids already recorded → their derived person id (saves an MD5 per event)
+    seen: dict[str, uuid.UUID] = field(default_factory=dict)
     overrides: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # old → survivor
     merged_from: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)  # survivor → olds
     identified: set[uuid.UUID] = field(default_factory=set)
@@ -53,9 +54,10 @@ class ProjectIdentity:
         return self.overrides.get(person_id, person_id)
 
     def person_for(self, distinct_id: str, at: datetime, out: PersonWrites) -> uuid.UUID:
-        derived = person_id_for(self.project_id, distinct_id)
-        if distinct_id not in self.seen:
-            self.seen.add(distinct_id)
+        derived = self.seen.get(distinct_id)
+        if derived is None:
+            derived = person_id_for(self.project_id, distinct_id)
+            self.seen[distinct_id] = derived
             out.distinct_ids.append((self.project_id, distinct_id, derived, at))
             if derived not in self.overrides:
                 out.persons.append((self.project_id, derived, at, 0, 0))
@@ -149,7 +151,7 @@ class IdentityCache:
             "WHERE project_id = {project_id:UInt64}",
             p,
         )
-        state.seen = {row[0] for row in ids.rows}
+        state.seen = {row[0]: person_id_for(project_id, row[0]) for row in ids.rows}
         overrides = await self.store.query(
             "SELECT old_person_id, argMax(override_person_id, version), max(version) "
             "FROM person_overrides WHERE project_id = {project_id:UInt64} GROUP BY old_person_id",

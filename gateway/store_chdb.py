@@ -14,12 +14,12 @@ import json
 import os
 import queue
 import re
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
+import orjson
 
 from gateway import sql_params
 from gateway.errors import DataDirLocked, QueryTimeout, StoreError
@@ -67,14 +67,11 @@ class DataDirLock:
             self._fd = None
 
 
-def _json_default(value):
-    if isinstance(value, datetime):
-        return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"cannot insert a {type(value).__name__}")
+def _encode_rows(rows: list[tuple]) -> bytes:
+    """Rows as JSONCompactEachRow (one array per row, columns named by the INSERT). orjson
+    writes datetimes as RFC 3339 and UUIDs as text; the handles parse times best-effort."""
+    dumps, option = orjson.dumps, orjson.OPT_NAIVE_UTC
+    return b"\n".join(dumps(row, option=option) for row in rows)
 
 
 def _parse_datetime(text: str) -> datetime:
@@ -118,6 +115,7 @@ class ChdbStore:
                 conn = chdb.connect(f"file:{self.path}")
                 # Session settings live on each handle: plain JSON numbers, a time limit.
                 conn.query("SET output_format_json_quote_64bit_integers = 0")
+                conn.query("SET date_time_input_format = 'best_effort'")
                 conn.query(f"SET max_execution_time = {float(query_timeout_s)}")
                 self._handles.put(conn)
                 self._all.append(conn)
@@ -153,7 +151,7 @@ class ChdbStore:
         body = raw.bytes()
         if not body:
             return QueryResult([], [], [])
-        doc = json.loads(body)
+        doc = orjson.loads(body)
         columns = [m["name"] for m in doc["meta"]]
         types = [m["type"] for m in doc["meta"]]
         converters = [_converter(t) for t in types]
@@ -183,12 +181,10 @@ class ChdbStore:
         if not rows:
             return 0
         names = [check_identifier(c) for c in columns]
-        body = "\n".join(
-            json.dumps(dict(zip(names, row, strict=True)), default=_json_default) for row in rows
-        )
+        body = _encode_rows(rows)
         statement = f"INSERT INTO {check_identifier(table)} ({', '.join(names)})"
         try:
-            with conn.send_insert(statement, "JSONEachRow") as inserter:
+            with conn.send_insert(statement, "JSONCompactEachRow") as inserter:
                 inserter.append(body)
                 inserter.finish()
         except Exception as exc:

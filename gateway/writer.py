@@ -3,8 +3,8 @@
 A request hands its Batch to `submit` and waits. One flusher task collects what arrives
 within a short window (or up to a size cap), drops events whose uuid is already stored or
 repeated in the window (retries), inserts every table, and only then wakes the waiters.
-Person rows go in before events: if the process dies between the two, the client's retry
-rewrites persons harmlessly (they fold idempotently) and the events exactly once.
+If the process dies mid-flush, the client's retry rewrites person rows harmlessly (they fold
+idempotently) and stores the events exactly once (deduplicated by uuid).
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from gateway.events import EVENT_COLUMNS, GROUP_WRITE_COLUMNS, PROPERTY_WRITE_CO
 from gateway.store import Store
 
 log = logging.getLogger("spyglass.writer")
+
+GROUP_TYPE_COLUMNS = ["project_id", "group_type", "group_type_index", "created_at"]
+DISTINCT_ID_COLUMNS = ["project_id", "distinct_id", "person_id", "created_at"]
+PERSON_COLUMNS = ["project_id", "id", "created_at", "is_identified", "version"]
+OVERRIDE_COLUMNS = ["project_id", "old_person_id", "override_person_id", "version", "created_at"]
 
 _EXISTING_UUIDS = """
 SELECT uuid FROM events
@@ -50,36 +55,45 @@ async def drop_stored_duplicates(store: Store, events: list[tuple]) -> list[tupl
 async def write_batch(store: Store, batch: Batch) -> int:
     """Insert every table of one batch; return how many events were new."""
     p = batch.persons
-    await store.insert(
-        "group_type_mapping",
-        ["project_id", "group_type", "group_type_index", "created_at"],
-        p.group_types,
+
+    async def new_events() -> int:
+        events = await drop_stored_duplicates(store, batch.events)
+        return await store.insert("events", EVENT_COLUMNS, events)
+
+    # Each insert costs chDB a fixed ~10 ms, so the tables go in side by side on separate
+    # handles. Order does not matter for correctness: person rows fold idempotently and events
+    # are deduplicated by uuid, so a retry after a partial write converges.
+    results = await asyncio.gather(
+        new_events(),
+        store.insert("group_type_mapping", GROUP_TYPE_COLUMNS, p.group_types),
+        store.insert("person_distinct_ids", DISTINCT_ID_COLUMNS, p.distinct_ids),
+        store.insert("persons", PERSON_COLUMNS, p.persons),
+        store.insert("person_overrides", OVERRIDE_COLUMNS, p.overrides),
+        store.insert("person_property_writes", PROPERTY_WRITE_COLUMNS, batch.property_writes),
+        store.insert("group_property_writes", GROUP_WRITE_COLUMNS, batch.group_writes),
+        return_exceptions=True,
     )
-    await store.insert(
-        "person_distinct_ids",
-        ["project_id", "distinct_id", "person_id", "created_at"],
-        p.distinct_ids,
-    )
-    await store.insert(
-        "persons", ["project_id", "id", "created_at", "is_identified", "version"], p.persons
-    )
-    await store.insert("person_overrides",
-                       ["project_id", "old_person_id", "override_person_id", "version",
-                        "created_at"], p.overrides)  # fmt: skip
-    await store.insert("person_property_writes", PROPERTY_WRITE_COLUMNS, batch.property_writes)
-    await store.insert("group_property_writes", GROUP_WRITE_COLUMNS, batch.group_writes)
-    events = await drop_stored_duplicates(store, batch.events)
-    await store.insert("events", EVENT_COLUMNS, events)
-    return len(events)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0]
 
 
 class GroupCommitWriter:
+    """Collects submitted batches into shared inserts; up to `parallel` flushes in flight.
+
+    Two flushes in flight at once could both insert a retried uuid (each checks ClickHouse
+    before the other lands), so a uuid belongs to the first flush that claims it; a later
+    flush drops its copy and answers its own waiters only once that first flush has landed.
+    """
+
     def __init__(
         self,
         store: Store,
         *,
         flush_ms: int = 20,
         max_events: int = 20_000,
+        parallel: int = 2,
         on_failure: Callable[[Batch], None] | None = None,
     ):
         self.store = store
@@ -88,6 +102,9 @@ class GroupCommitWriter:
         self.on_failure = on_failure
         self._pending: list[tuple[Batch, asyncio.Future]] = []
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(parallel)
+        self._inflight: dict = {}  # event uuid → the outcome future of the flush writing it
+        self._flushing: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
         self.flushes = 0
 
@@ -99,8 +116,10 @@ class GroupCommitWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._flushing:
+            await asyncio.gather(*self._flushing, return_exceptions=True)
         if self._pending:  # answer what is left rather than leave requests hanging
-            await self._flush(self._take_all())
+            await self._flush(self._take_window(everything=True))
 
     async def submit(self, batch: Batch) -> None:
         """Return once every row of `batch` is stored; raise if the insert failed."""
@@ -109,14 +128,10 @@ class GroupCommitWriter:
         self._wake.set()
         await future
 
-    def _take_all(self):
-        taken, self._pending = self._pending, []
-        return taken
-
-    def _take_window(self):
+    def _take_window(self, everything: bool = False):
         taken, count = [], 0
         while self._pending and (
-            not taken or count + len(self._pending[0][0].events) <= self.max_events
+            everything or not taken or count + len(self._pending[0][0].events) <= self.max_events
         ):
             item = self._pending.pop(0)
             taken.append(item)
@@ -129,23 +144,63 @@ class GroupCommitWriter:
             await asyncio.sleep(self.flush_s)  # let concurrent requests join this insert
             self._wake.clear()
             while self._pending:
-                await self._flush(self._take_window())
+                await self._slots.acquire()  # while we wait, more requests join the window
+                task = asyncio.create_task(self._flush_in_slot(self._take_window()))
+                self._flushing.add(task)
+                task.add_done_callback(self._flushing.discard)
+
+    async def _flush_in_slot(self, items) -> None:
+        try:
+            await self._flush(items)
+        finally:
+            self._slots.release()
+
+    def _claim_uuids(self, combined: Batch, outcome: asyncio.Future) -> tuple[list, set]:
+        """Keep the events no flush in flight is writing; note the flushes we depend on."""
+        own, depends_on = [], set()
+        for row in combined.events:
+            holder = self._inflight.get(row[1])
+            if holder is None:
+                self._inflight[row[1]] = outcome
+                own.append(row)
+            elif holder is not outcome:
+                depends_on.add(holder)
+        return own, depends_on
 
     async def _flush(self, items) -> None:
         combined = Batch()
         for batch, _ in items:
             combined.extend(batch)
+        outcome = asyncio.get_running_loop().create_future()
+        claimed, depends_on = self._claim_uuids(combined, outcome)
+        combined.events = claimed
         try:
             await write_batch(self.store, combined)
+            outcome.set_result(None)
+            for other in depends_on:
+                await asyncio.shield(other)
         except Exception as exc:
             log.exception("group commit failed for %d events", len(combined.events))
+            if not outcome.done():
+                outcome.set_exception(exc)
+                outcome.exception()  # retrieved: waiters of later flushes see it themselves
             if self.on_failure:
                 self.on_failure(combined)
-            for _, future in items:
-                if not future.done():
-                    future.set_exception(exc)
+            self._answer(items, exc)
             return
+        finally:
+            for row in claimed:
+                if self._inflight.get(row[1]) is outcome:
+                    del self._inflight[row[1]]
         self.flushes += 1
+        self._answer(items, None)
+
+    @staticmethod
+    def _answer(items, exc: Exception | None) -> None:
         for _, future in items:
-            if not future.done():
+            if future.done():
+                continue
+            if exc is None:
                 future.set_result(None)
+            else:
+                future.set_exception(exc)
