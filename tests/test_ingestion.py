@@ -296,3 +296,18 @@ def test_projects_do_not_see_each_others_events(spyglass):
     a, b = spyglass.new_project(), spyglass.new_project()
     _send(spyglass, a, {"event": "only-a", "distinct_id": "same"})
     assert events_of(spyglass, b["id"]) == []
+
+
+def test_concurrent_retries_of_one_event_store_it_once(spyglass, tenant):
+    # Identical requests racing into overlapping group-commit flushes.
+    import concurrent.futures
+
+    body = {"api_key": tenant["token"], "batch": [
+        {"event": "raced", "distinct_id": "r", "uuid": str(uuid.uuid4())},
+        {"event": "raced", "distinct_id": "r", "uuid": str(uuid.uuid4())},
+    ]}  # fmt: skip
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: post(spyglass, "/batch/", json=body).status_code,
+                                 range(48)))  # fmt: skip
+    assert statuses == [200] * 48
+    assert len(events_of(spyglass, tenant["id"])) == 2

@@ -47,6 +47,11 @@ def test_demo_serve_prints_a_working_key_and_the_cli_goes_through_the_server(tmp
     finally:
         server.stop()
     assert not (tmp_path / "data" / "server.json").exists()
+    # Logs: one JSON object per line; each request with its id, route, status and duration.
+    entries = [json.loads(line) for line in server.log.read_text().splitlines() if line]
+    requests = [e for e in entries if e["message"] == "request"]
+    assert {"request_id", "route", "status", "duration_ms"} <= set(requests[-1])
+    assert any(e["route"] == "/api/projects/{project_id}/" and e["status"] == 401 for e in requests)
     count = query_offline(tmp_path / "data", "SELECT count() FROM events", {})
     assert count[0][0] > 15_000
 
