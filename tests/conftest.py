@@ -5,6 +5,9 @@ import pytest
 from gateway.config import from_env
 from tests.harness import Harness
 
+# Real ClickHouse servers, run as subprocesses, for tests marked `server` (conftest_servers.py).
+pytest_plugins = ["tests.conftest_servers"]
+
 
 @pytest.fixture(scope="session")
 def spyglass(tmp_path_factory) -> Harness:
