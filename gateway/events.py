@@ -13,8 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from gateway.errors import ValidationError
 from gateway.identity import PersonWrites, ProjectIdentity
 
@@ -138,13 +136,6 @@ def _property_ops(properties: dict):
             yield "unset", str(name), "null"
 
 
-def _dump_properties(props: dict) -> str:
-    try:
-        return orjson.dumps(props).decode()
-    except TypeError:  # integers beyond 64 bits: the standard library writes them
-        return json.dumps(props, separators=(",", ":"))
-
-
 def prepare(state: ProjectIdentity, messages: list[Message], now: datetime) -> Batch:
     batch = Batch()
     out = batch.persons
@@ -192,6 +183,6 @@ def prepare(state: ProjectIdentity, messages: list[Message], now: datetime) -> B
 
         batch.events.append((
             project_id, m.uuid, m.event, m.distinct_id, person, m.timestamp,
-            _dump_properties(props), m.elements_chain, now, *groups,
+            props, m.elements_chain, now, *groups,
         ))  # fmt: skip
     return batch

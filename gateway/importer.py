@@ -83,6 +83,8 @@ async def import_file(
         rejected = {r[0]: {"rows": r[1], "first_line": r[2]} for r in reasons.rows if r[0]}
         _say(f"[2/4] storing {rows_read:,} rows")
         await store.command(template("importer/insert_events.sql").replace("{staging}", staging), p)
+        _say("[3/4] persons and their properties")
+        await store.command(template("importer/person_writes.sql").replace("{staging}", staging), p)
     finally:
         await store.command(f"DROP TABLE IF EXISTS {staging}")
     stored = (
@@ -92,9 +94,7 @@ async def import_file(
             p,
         )
     ).scalar()
-    _say("[3/4] persons and their properties")
     await _record_persons(services, project_id, now)
-    await store.command(template("importer/person_writes.sql"), p)
     _say("[4/4] identity events")
     merges = await _replay_identity_events(services, project_id, now)
     seconds = time.perf_counter() - started
@@ -138,6 +138,10 @@ async def _record_persons(services: Services, project_id: int, now) -> None:
     services.identity.forget([project_id])  # its cache of seen ids is now stale
 
 
+def _as_dict(properties) -> dict:
+    return properties if isinstance(properties, dict) else json.loads(properties or "{}")
+
+
 async def _replay_identity_events(services: Services, project_id: int, now) -> int:
     rows = (
         await services.store.query(
@@ -150,7 +154,7 @@ async def _replay_identity_events(services: Services, project_id: int, now) -> i
     if not rows:
         return 0
     state = await services.identity.project(project_id)
-    messages = [Message(r[0], r[1], json.loads(r[2]), r[3], uuid.UUID(str(r[4]))) for r in rows]
+    messages = [Message(r[0], r[1], _as_dict(r[2]), r[3], uuid.UUID(str(r[4]))) for r in rows]
     batch = prepare(state, messages, now)
     batch.events, batch.property_writes = [], []  # already stored by the bulk insert
     await write_batch(services.store, batch)

@@ -70,8 +70,27 @@ class DataDirLock:
 def _encode_rows(rows: list[tuple]) -> bytes:
     """Rows as JSONCompactEachRow (one array per row, columns named by the INSERT). orjson
     writes datetimes as RFC 3339 and UUIDs as text; the handles parse times best-effort."""
-    dumps, option = orjson.dumps, orjson.OPT_NAIVE_UTC
-    return b"\n".join(dumps(row, option=option) for row in rows)
+    return b"\n".join(_encode_row(row) for row in rows)
+
+
+def _encode_row(row: tuple) -> bytes:
+    try:
+        return orjson.dumps(row, option=orjson.OPT_NAIVE_UTC)
+    except TypeError:  # an integer beyond 64 bits: kept exact as its decimal text
+        return orjson.dumps(_big_ints_as_text(row), option=orjson.OPT_NAIVE_UTC)
+
+
+def _big_ints_as_text(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _big_ints_as_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints_as_text(v) for v in value]
+    return value
+
 
 
 def _parse_datetime(text: str) -> datetime:
@@ -116,6 +135,8 @@ class ChdbStore:
                 # Session settings live on each handle: plain JSON numbers, a time limit.
                 conn.query("SET output_format_json_quote_64bit_integers = 0")
                 conn.query("SET date_time_input_format = 'best_effort'")
+                # Property keys with dots stay one key in JSON columns (see 0001_events.sql).
+                conn.query("SET json_type_escape_dots_in_keys = 1")
                 conn.query(f"SET max_execution_time = {float(query_timeout_s)}")
                 self._handles.put(conn)
                 self._all.append(conn)

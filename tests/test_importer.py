@@ -62,7 +62,7 @@ def test_csv_and_parquet(spyglass, tenant, tmp_path):
     )
     assert summary["stored"] == 1
     props = spyglass.query(
-        "SELECT event, JSONExtractString(properties, 'k') FROM events WHERE "
+        "SELECT event, toString(properties.k) FROM events WHERE "
         "project_id = {p:UInt64} ORDER BY timestamp",
         {"p": tenant["id"]},
     ).rows

@@ -35,7 +35,7 @@ def test_official_python_sdk_capture_identify_alias_set_groups(spyglass, tenant)
     assert errors == []
 
     rows = spyglass.query(
-        "SELECT event, JSONExtractString(properties, '$lib'), group_0 FROM events "
+        "SELECT event, toString(properties.`$lib`), group_0 FROM events "
         "WHERE project_id = {p:UInt64} ORDER BY event",
         {"p": tenant["id"]},
     ).rows

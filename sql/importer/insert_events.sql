@@ -13,7 +13,7 @@ SELECT
     toUUID(lower(hex(MD5(concat(toString({project_id:UInt64}), ':',
                                 substring(s.distinct_id, 1, 200)))))),
     parseDateTime64BestEffort(s.timestamp, 6, 'UTC'),
-    if(s.properties IN ('', '\\N'), '{}', s.properties),
+    CAST(if(s.properties IN ('', '\\N'), '{}', s.properties), 'JSON'),
     if(s.elements_chain = '\\N', '', s.elements_chain),
     {now:DateTime64(6, 'UTC')}
 FROM {staging} AS s
