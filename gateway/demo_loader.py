@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from itertools import islice
@@ -34,11 +35,18 @@ async def load_demo(
     state = await services.identity.project(project_id)
     stream = generate_messages(seed=seed, n_events=n_events, now=now, company_domain=company_domain)
     started, stored, seen = time.perf_counter(), 0, 0
+    # The insert of one chunk (in chDB's threads) overlaps preparing the next (in Python).
+    writing: asyncio.Task | None = None
     while chunk := list(islice(stream, CHUNK)):
         messages = [normalise(raw, now=now, sent_at=None) for raw in chunk]
-        stored += await write_batch(services.store, prepare(state, messages, now))
+        batch = prepare(state, messages, now)
+        if writing is not None:
+            stored += await writing
+        writing = asyncio.create_task(write_batch(services.store, batch))
         seen += len(chunk)
         progress_bar(seen, n_events, started)
+    if writing is not None:
+        stored += await writing
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     seconds = time.perf_counter() - started
