@@ -129,7 +129,7 @@ def _property_ops(properties: dict):
         values = properties.get(key)
         if isinstance(values, dict):
             for name, value in values.items():
-                yield op, str(name), json.dumps(value)
+                yield op, str(name), json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     unset = properties.get("$unset")
     if isinstance(unset, list | dict):
         for name in unset:

@@ -26,6 +26,16 @@ NUMERIC_OPERATORS = frozenset({"gt", "gte", "lt", "lte", "min", "max"})
 RANGE_OPERATORS = frozenset({"between", "not_between"})
 DATE_OPERATORS = frozenset({"is_date_before", "is_date_after", "is_date_exact"})
 
+# `negation: true` on a filter means the opposite operator.
+NEGATED = {
+    "exact": "is_not", "is_not": "exact", "icontains": "not_icontains",
+    "not_icontains": "icontains", "regex": "not_regex", "not_regex": "regex", "gt": "lte",
+    "lte": "gt", "lt": "gte", "gte": "lt", "is_set": "is_not_set", "is_not_set": "is_set",
+    "is_date_before": "is_date_after", "is_date_after": "is_date_before",
+    "between": "not_between", "not_between": "between", "in": "not_in", "not_in": "in",
+    "min": "lt", "max": "gt",
+}  # fmt: skip
+
 MAX_DEPTH = 5
 MAX_FILTERS = 200
 MAX_VALUES = 1000
@@ -111,6 +121,10 @@ def parse_property(raw, attr: str) -> Property:
     if kind != "cohort" and (not isinstance(key, str) or not key):
         _fail(f"{attr}: key is required", f"{attr}.key")
     operator = raw.get("operator") or "exact"
+    if raw.get("negation") and operator in NEGATED:
+        operator = NEGATED[operator]  # PostHog's `negation: true` flips the operator
+    elif raw.get("negation"):
+        _fail(f"{attr}: operator {operator} cannot be negated", f"{attr}.negation")
     if kind == "cohort":
         operator = "in" if operator in ("exact", "in") else operator
         if operator not in ("in", "not_in"):
@@ -185,8 +199,8 @@ def _parse_group(raw, attr: str, depth: int, counter: dict) -> PropertyGroup:
         values = raw["values"]
         if not isinstance(values, list):
             _fail(f"{attr}.values must be a list", f"{attr}.values")
-    elif isinstance(raw, dict):
-        kind, values = "AND", [raw]
+    elif isinstance(raw, dict):  # legacy {"key": value, "key__operator": value}, as PostHog
+        kind, values = "AND", [_legacy(name, value) for name, value in raw.items()]
     else:
         _fail(f"{attr} must be a list or a property group", attr)
     parsed = []
@@ -200,6 +214,11 @@ def _parse_group(raw, attr: str, depth: int, counter: dict) -> PropertyGroup:
         else:
             parsed.append(parse_property(item, item_attr))
     return PropertyGroup(kind, tuple(parsed))
+
+
+def _legacy(name: str, value) -> dict:
+    key, _, operator = str(name).partition("__")
+    return {"key": key, "value": value, "operator": operator or "exact", "type": "event"}
 
 
 def to_json(group: PropertyGroup) -> dict:

@@ -1,0 +1,240 @@
+"""Property filters → a SQL boolean over one events row, with every value bound.
+
+The one place filter SQL is written, shared by every insight. A property is read as PostHog's
+SQL reads it: a value is *set* unless missing or JSON null, and compares as its text (strings
+unquoted, numbers and booleans as written); a missing value compares as ''. Each operator is
+`cond(is_set, text)`, so person and group filters reuse it on folded values, and the missing
+case is the same expression on constants.
+
+Identifiers never come from users: keys, values, patterns and dates are parameters; the only
+spliced text is this module's own SQL and parameter names it generates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+from gateway.errors import ValidationError
+from resolvers.properties import Property, PropertyGroup
+
+_GROUP_KEY = re.compile(r"^\$group_([0-4])$")
+_NEGATIVE = frozenset({"is_not", "not_in", "not_icontains", "not_regex", "not_between"})
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UTC_TIME = "DateTime64(6, 'UTC')"
+
+
+def _template(name: str) -> str:
+    return (resources.files("sql") / "filters" / name).read_text()
+
+
+@dataclass
+class Params:
+    """Bound parameters for one query: each value gets a fresh `{pN:Type}` placeholder."""
+
+    values: dict = field(default_factory=dict)
+
+    def bind(self, value, ch_type: str) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"{{{name}:{ch_type}}}"
+
+    def name(self, value) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return name
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a filter needs to know about the query it lands in."""
+
+    project_param: str = "{project_id:UInt64}"
+    events: str = "e"  # alias of the events table
+    person: str = "e.person_id"  # SQL for the event's person (merges applied by the caller)
+
+
+def json_path(key: str) -> str:
+    """A property key as a JSON-column path (dots escaped: json_type_escape_dots_in_keys)."""
+    return key.replace(".", "%2E")
+
+
+def as_text(value) -> str:
+    """A filter value as the text it compares against (booleans lower-case, as stored)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+# -- one operator on (is_set, text) ---------------------------------------------------------
+
+
+def _number(text: str) -> str:
+    return f"toFloat64OrNull(replaceAll({text}, ' ', ''))"
+
+
+# What counts as a date in a property: ISO dates and datetimes, or 10-digit unix seconds.
+# ClickHouse's best-effort parser alone would also read "1" or "5.5" as dates.
+_DATE_SHAPE = (
+    r"'^(\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?"
+    r"(Z|[+-]\\d{2}(:?\\d{2})?)?)?|\\d{10})$'"
+)
+
+
+def _strict_date(text: str) -> str:
+    return f"if(match({text}, {_DATE_SHAPE}), parseDateTimeBestEffortOrNull({text}, 'UTC'), NULL)"
+
+
+def _date_of(text: str) -> str:
+    """The property as a date: the whole text, else its first 10 characters."""
+    return f"coalesce({_strict_date(text)}, {_strict_date(f'substring({text}, 1, 10)')})"
+
+
+def _filter_date(value: str, attr: str) -> tuple[datetime, bool]:
+    text = str(value).strip()
+    try:
+        if _ISO_DATE.match(text):
+            return datetime.fromisoformat(text).replace(tzinfo=UTC), True
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{attr}: {text[:40]!r} is not a date", attr=attr) from None
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed.replace(microsecond=0), False
+
+
+def condition(p: Property, is_set: str, text: str, params: Params, attr: str) -> str:
+    """SQL true when property `p` holds for a value that is `is_set` with text `text`."""
+    op, value = p.operator, p.value
+    if op in ("exact", "in", "is_not", "not_in"):
+        values = [as_text(v) for v in (value if isinstance(value, list) else [value])]
+        bound = params.bind(values, "Array(String)")
+        if op in ("exact", "in"):
+            return f"({is_set} AND has({bound}, {text}))"
+        return f"(NOT has({bound}, {text}))"
+    if op == "is_set":
+        return f"({is_set})"
+    if op == "is_not_set":
+        return f"(NOT {is_set})"
+    if op in ("between", "not_between"):
+        low, high = params.bind(value[0], "Float64"), params.bind(value[1], "Float64")
+        inside = f"({_number(text)} BETWEEN {low} AND {high})"
+        return f"ifNull({inside if op == 'between' else 'NOT ' + inside}, 0)"
+    if isinstance(value, list):  # other operators over a list: any value (all, for negatives)
+        parts = [condition(Property(p.key, v, op, p.type, p.group_type_index), is_set, text,
+                           params, attr) for v in value]  # fmt: skip
+        if not parts:
+            return "0"
+        return "(" + (" AND " if op in _NEGATIVE else " OR ").join(parts) + ")"
+    if op in ("icontains", "not_icontains"):
+        found = f"positionCaseInsensitiveUTF8({text}, {params.bind(as_text(value), 'String')})"
+        return f"({found} > 0)" if op == "icontains" else f"({found} = 0)"
+    if op in ("regex", "not_regex"):
+        found = f"match({text}, {params.bind(as_text(value), 'String')})"
+        return f"({found})" if op == "regex" else f"(NOT {found})"
+    if op in ("gt", "gte", "lt", "lte", "min", "max"):
+        sign = {"gt": ">", "gte": ">=", "min": ">=", "lt": "<", "lte": "<=", "max": "<="}[op]
+        return f"ifNull({_number(text)} {sign} {params.bind(float(value), 'Float64')}, 0)"
+    if op in ("is_date_before", "is_date_after", "is_date_exact"):
+        target, date_only = _filter_date(value, attr)
+        parsed = _date_of(text)
+        if op == "is_date_before":
+            return f"ifNull({parsed} < {params.bind(target, _UTC_TIME)}, 0)"
+        if op == "is_date_after":
+            if date_only:  # a bare date means after the end of that day
+                target += timedelta(days=1) - timedelta(seconds=1)
+            return f"ifNull({parsed} > {params.bind(target, _UTC_TIME)}, 0)"
+        if date_only:
+            return f"ifNull(toDate({parsed}) = {params.bind(target.date(), 'Date')}, 0)"
+        return f"ifNull({parsed} = {params.bind(target, _UTC_TIME)}, 0)"
+    raise ValidationError(f"{attr}: unknown operator {op}", attr=f"{attr}.operator")
+
+
+# -- property sources -----------------------------------------------------------------------
+
+
+def _event_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    value = f"getSubcolumn({ctx.events}.properties, {params.bind(json_path(p.key), 'String')})"
+    is_set, text = f"NOT isNull({value})", f"if(isNull({value}), '', toString({value}))"
+    group = _GROUP_KEY.match(p.key)
+    if group:  # `$group_N` falls back to the event's group column
+        column = f"{ctx.events}.group_{group[1]}"
+        is_set = f"({is_set} OR {column} != '')"
+        text = f"if(isNull({value}), {column}, toString({value}))"
+    return condition(p, is_set, text, params, attr)
+
+
+def _json_text(value: str) -> str:
+    """PostHog's text of a JSON value: strings unquoted, everything else as written."""
+    return f"if(JSONType({value}) = 'String', JSONExtractString({value}), {value})"
+
+
+def _folded(
+    p: Property, subquery: str, key_column: str, subject: str, params: Params, attr: str
+) -> str:
+    """A filter on folded values (persons, groups): those whose value satisfies the condition,
+    plus — when the condition holds for a missing value — those without one."""
+    when_set = condition(p, "1", _json_text("value"), params, attr)
+    when_missing = condition(p, "0", "''", params, attr)
+    return (
+        f"({subject} IN (SELECT {key_column} FROM ({subquery}) WHERE {when_set})"
+        f" OR ({when_missing} AND {subject} NOT IN (SELECT {key_column} FROM ({subquery}))))"
+    )
+
+
+def _person_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    key = params.name(p.key)
+    subquery = _template("person_property.sql").replace("__KEY__", key)
+    return _folded(p, subquery, "person_id", ctx.person, params, attr)
+
+
+def _group_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    key, index = params.name(p.key), params.name(p.group_type_index)
+    subquery = _template("group_property.sql").replace("__KEY__", key).replace("__INDEX__", index)
+    return _folded(p, subquery, "group_key", f"{ctx.events}.group_{p.group_type_index}",
+                   params, attr)  # fmt: skip
+
+
+def _session_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    if p.operator not in ("exact", "is_not", "gt", "gte", "lt", "lte", "min", "max", "between",
+                          "not_between", "is_set", "is_not_set"):  # fmt: skip
+        raise ValidationError(f"{attr}: $session_duration takes numeric operators",
+                              attr=f"{attr}.operator")  # fmt: skip
+    session = (
+        f"if(isNull({ctx.events}.properties.`$session_id`), '', "
+        f"toString({ctx.events}.properties.`$session_id`))"
+    )
+    return _folded(p, _template("session_duration.sql"), "session_id", session, params, attr)
+
+
+_COMPILERS = {
+    "event": _event_property,
+    "person": _person_property,
+    "group": _group_property,
+    "session": _session_property,
+}
+
+
+def compile_filter(
+    group: PropertyGroup, params: Params, ctx: Context = Context(), attr: str = "properties"
+) -> str:
+    """The SQL boolean for a property tree ('1' for an empty one)."""
+    parts = []
+    for index, node in enumerate(group.values):
+        node_attr = f"{attr}[{index}]"
+        if isinstance(node, PropertyGroup):
+            if node.is_empty():
+                continue
+            parts.append(compile_filter(node, params, ctx, node_attr))
+            continue
+        compiler = _COMPILERS.get(node.type)
+        if compiler is None:
+            raise ValidationError(f"{node_attr}: {node.type} filters are not supported yet",
+                                  attr=f"{node_attr}.type", code="unsupported")  # fmt: skip
+        parts.append(compiler(node, params, ctx, node_attr))
+    if not parts:
+        return "1"
+    return "(" + (" OR " if group.type == "OR" else " AND ").join(parts) + ")"
