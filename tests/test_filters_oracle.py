@@ -271,3 +271,15 @@ def test_the_log_exercises_each_kind_of_filter(spyglass, dataset, properties):
     matched = engine_matches(spyglass, tenant, properties)
     assert 0 < len(matched) < len(world.events)
     assert matched == oracle_matches(world, properties)
+
+
+@pytest.mark.parametrize("operator", ["exact", "is_not"])
+def test_a_list_value_means_any_of_its_values(spyglass, dataset, operator):
+    tenant, world = dataset
+    present = [e.properties["a"] for e in world.events if e.properties.get("a") not in (None, "")]
+    common = max(set(map(str, present)), key=lambda v: list(map(str, present)).count(v))
+    properties = [{"type": "event", "key": "a", "operator": operator,
+                   "value": ["no such value", common]}]  # fmt: skip
+    matched = engine_matches(spyglass, tenant, properties)
+    assert matched == oracle_matches(world, properties)
+    assert 0 < len(matched) < len(world.events)
