@@ -137,6 +137,10 @@ class ChdbStore:
                 conn.query("SET date_time_input_format = 'best_effort'")
                 # Property keys with dots stay one key in JSON columns (see 0001_events.sql).
                 conn.query("SET json_type_escape_dots_in_keys = 1")
+                # Strings stay strings: "2026-01-05" must not turn into a Date (and print back
+                # differently) just because it looks like one.
+                conn.query("SET input_format_try_infer_dates = 0")
+                conn.query("SET input_format_try_infer_datetimes = 0")
                 conn.query(f"SET max_execution_time = {float(query_timeout_s)}")
                 self._handles.put(conn)
                 self._all.append(conn)

@@ -238,3 +238,73 @@ def compile_filter(
     if not parts:
         return "1"
     return "(" + (" OR " if group.type == "OR" else " AND ").join(parts) + ")"
+
+
+# -- entities (events and actions) -----------------------------------------------------------
+
+
+def _url_condition(step: dict, params: Params, ctx: Context, attr: str) -> str:
+    """An action step's `url` against `$current_url`: contains (case-sensitive), exact, regex."""
+    current = f"{ctx.events}.properties.`$current_url`"
+    text = f"if(isNull({current}), '', toString({current}))"
+    url = params.bind(str(step["url"]), "String")
+    matching = step.get("url_matching") or "contains"
+    if matching == "contains":
+        return f"(position({text}, {url}) > 0)"
+    if matching == "exact":
+        return f"({text} = {url})"
+    if matching == "regex":
+        return f"match({text}, {url})"
+    raise ValidationError(f"{attr}.url_matching must be contains, exact or regex",
+                          attr=f"{attr}.url_matching")  # fmt: skip
+
+
+def _step_condition(step: dict, params: Params, ctx: Context, attr: str) -> str:
+    from resolvers.properties import parse_properties
+
+    parts = []
+    if step.get("event"):
+        parts.append(f"{ctx.events}.event = {params.bind(str(step['event']), 'String')}")
+    if step.get("event") == "$autocapture" and any(
+        step.get(k) is not None for k in ("selector", "tag_name", "href", "text")
+    ):
+        raise ValidationError(f"{attr}: element conditions in actions are not supported yet",
+                              attr=attr, code="unsupported")  # fmt: skip
+    if step.get("url"):
+        parts.append(_url_condition(step, params, ctx, attr))
+    parts.append(compile_filter(parse_properties(step.get("properties"), f"{attr}.properties"),
+                                params, ctx, f"{attr}.properties"))  # fmt: skip
+    return "(" + " AND ".join(parts) + ")"
+
+
+def compile_entity(
+    entity: dict,
+    params: Params,
+    ctx: Context = Context(),
+    *,
+    actions: dict[int, dict] | None = None,
+    attr: str = "events[0]",
+) -> str:
+    """An `events`/`actions` entity → SQL: its event name (None = every event) or its action's
+    steps ORed, and its own property filters. `actions` maps id → {"steps": [...]}."""
+    from resolvers.properties import parse_properties
+
+    kind = entity.get("type") or "events"
+    if kind == "events":
+        name = entity.get("id")
+        match = "1" if name is None else (
+            f"{ctx.events}.event = {params.bind(str(name), 'String')}")  # fmt: skip
+    elif kind == "actions":
+        try:
+            action = (actions or {})[int(entity.get("id"))]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(f"{attr}: unknown action id {entity.get('id')!r}",
+                                  attr=f"{attr}.id") from None  # fmt: skip
+        steps = [_step_condition(s, params, ctx, f"{attr}.steps[{i}]")
+                 for i, s in enumerate(action.get("steps") or [])]  # fmt: skip
+        match = "(" + " OR ".join(steps) + ")" if steps else "0"
+    else:
+        raise ValidationError(f"{attr}.type must be events or actions", attr=f"{attr}.type")
+    own = compile_filter(parse_properties(entity.get("properties"), f"{attr}.properties"),
+                         params, ctx, f"{attr}.properties")  # fmt: skip
+    return f"({match} AND {own})"

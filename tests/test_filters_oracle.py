@@ -22,12 +22,13 @@ from resolvers.where import Context, Params, compile_filter
 from tests.oracles import filters as oracle
 from tests.oracles.model import Event, World
 
-EVENT_KEYS = ["a", "b", "n", "flag", "url", "when", "utm.source", "$session_id"]
+EVENT_KEYS = ["a", "b", "n", "flag", "$current_url", "when", "utm.source", "$session_id"]
 PERSON_KEYS = ["email", "plan", "age"]
 GROUP_KEYS = ["industry", "size"]
 STRINGS = ["", "x", "X", "abc", "ABC", "aBc", "Hello World", "ünïcode", "Ünïcode", "5", "5.5",
            "-3", "true", "false", "null", "a'b", 'q"t', "back\\slash", "%_", "2026-01-05",
-           "2026-01-05T10:00:00Z", "2025-12-31 23:59:59"]  # fmt: skip
+           "2026-01-05T10:00:00Z", "2025-12-31 23:59:59", "https://x.io/p/1", "/p/12",
+           "https://app.io/"]  # fmt: skip
 NUMBERS = [0, 1, 5, -3, 42, 5.5, -0.25, 1e3 + 0.5]
 BASE = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -198,16 +199,22 @@ trees = st.recursive(
 )
 
 
+PERSON = (
+    "if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'), "
+    "e.person_id, o.override_person_id)"
+)
+OVERRIDES_JOIN = (
+    "LEFT JOIN (SELECT old_person_id, argMax(override_person_id, version) AS override_person_id "
+    "FROM person_overrides WHERE project_id = {project_id:UInt64} GROUP BY old_person_id"
+    ") AS o ON o.old_person_id = e.person_id"
+)
+
+
 def engine_matches(spyglass, tenant, properties) -> set[str]:
     params = Params()
-    person = ("if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'), "
-              "e.person_id, o.override_person_id)")  # fmt: skip
-    where = compile_filter(parse_properties(properties), params, Context(person=person))
+    where = compile_filter(parse_properties(properties), params, Context(person=PERSON))
     sql = (
-        "SELECT toString(e.uuid) FROM events AS e LEFT JOIN ("
-        "SELECT old_person_id, argMax(override_person_id, version) AS override_person_id "
-        "FROM person_overrides WHERE project_id = {project_id:UInt64} GROUP BY old_person_id"
-        ") AS o ON o.old_person_id = e.person_id "
+        f"SELECT toString(e.uuid) FROM events AS e {OVERRIDES_JOIN} "
         f"WHERE e.project_id = {{project_id:UInt64}} AND {where}"
     )
     rows = spyglass.query(sql, {**params.values, "project_id": tenant["id"]}).rows
@@ -250,8 +257,7 @@ def test_engine_and_oracle_pass_the_same_events(spyglass, dataset, tree):
             {
                 "type": "group",
                 "key": "industry",
-                "operator": "exact",
-                "value": 42,
+                "operator": "is_set",
                 "group_type_index": 0,
             }
         ],
@@ -283,3 +289,51 @@ def test_a_list_value_means_any_of_its_values(spyglass, dataset, operator):
     matched = engine_matches(spyglass, tenant, properties)
     assert matched == oracle_matches(world, properties)
     assert 0 < len(matched) < len(world.events)
+
+
+# -- entities: events by name, and actions (steps ORed: event, url matching, properties) -----
+
+ACTION_URLS = ["app", "/p/1", "https://x.io/p/1", "^https://", "p/[0-9]"]
+
+
+@st.composite
+def action_step(draw):
+    step = {"event": draw(st.sampled_from([None, "$pageview", "click", "signed_up"]))}
+    if draw(st.booleans()):
+        step["url"] = draw(st.sampled_from(ACTION_URLS))
+        step["url_matching"] = draw(st.sampled_from(["contains", "exact", "regex"]))
+    if draw(st.booleans()):
+        step["properties"] = draw(st.lists(leaf(), max_size=2))
+    return step
+
+
+@st.composite
+def entity(draw):
+    properties = draw(st.lists(leaf(), max_size=2))
+    if draw(st.booleans()):
+        return {"type": "events", "properties": properties,
+                "id": draw(st.sampled_from([None, "$pageview", "click", "nope"]))}  # fmt: skip
+    return {"type": "actions", "id": 1, "properties": properties,
+            "steps": draw(st.lists(action_step(), max_size=3))}  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(chosen=entity())
+def test_entities_match_the_same_events(spyglass, dataset, chosen):
+    from resolvers.where import compile_entity
+    from tests.oracles.model import Action
+
+    tenant, world = dataset
+    steps = chosen.pop("steps", None)
+    actions = {1: {"steps": steps}} if steps is not None else {}
+    world.actions = {1: Action(1, "a", steps)} if steps is not None else {}
+    params = Params()
+    where = compile_entity(chosen, params, Context(person=PERSON), actions=actions)
+    rows = spyglass.query(
+        f"SELECT toString(e.uuid) FROM events AS e {OVERRIDES_JOIN} "
+        f"WHERE e.project_id = {{project_id:UInt64}} AND {where}",
+        {**params.values, "project_id": tenant["id"]},
+    ).rows
+    expected = {e.uuid for e in world.events if oracle.entity_matches(e, chosen, world)}
+    assert {r[0] for r in rows} == expected
