@@ -40,8 +40,9 @@ def fake_event(rng: random.Random, start: datetime, spread_s: int = 90 * 86400) 
     }  # fmt: skip
 
 
-async def batch_throughput(server: Server, token: str, events: int, senders: int,
-                           batch_size: int, spread_days: int) -> dict:
+async def batch_throughput(
+    server: Server, token: str, events: int, senders: int, batch_size: int, spread_days: int
+) -> dict:
     """Live traffic has timestamps of the last minutes (spread_days=0); a backfill through
     /batch/ spreads them over months, so each insert touches several partitions."""
     rng = random.Random(1)
@@ -57,8 +58,9 @@ async def batch_throughput(server: Server, token: str, events: int, senders: int
     async def sender(client: httpx.AsyncClient):
         while queue:
             body = queue.pop()
-            r = await client.post(server.url + "/batch/", content=body,
-                                  headers={"Content-Type": "application/json"})
+            r = await client.post(
+                server.url + "/batch/", content=body, headers={"Content-Type": "application/json"}
+            )
             r.raise_for_status()
 
     limits = httpx.Limits(max_connections=senders)

@@ -94,14 +94,31 @@ def main() -> None:
                 FROM numbers({args.rows})""")
             load_s = time.perf_counter() - started
             conn.query(f"OPTIMIZE TABLE ev_{name} FINAL")
-            size = conn.query(f"SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
-                              f"table = 'ev_{name}'", "CSV").bytes().decode().strip()
-            breakdown = timed(conn, f"""SELECT {BREAKDOWN[name]} AS v, count() AS c
-                FROM ev_{name} WHERE project_id = 1 GROUP BY v ORDER BY c DESC LIMIT 10""")
-            filtered = timed(conn, f"""SELECT toDate(timestamp) AS d, count() FROM ev_{name}
-                WHERE project_id = 1 AND {FILTER[name]} GROUP BY d ORDER BY d""")
-            floor = timed(conn, f"""SELECT toDate(timestamp) AS d, count() FROM ev_{name}
-                WHERE project_id = 1 GROUP BY d ORDER BY d""")
+            size = (
+                conn.query(
+                    f"SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
+                    f"table = 'ev_{name}'",
+                    "CSV",
+                )
+                .bytes()
+                .decode()
+                .strip()
+            )
+            breakdown = timed(
+                conn,
+                f"""SELECT {BREAKDOWN[name]} AS v, count() AS c
+                FROM ev_{name} WHERE project_id = 1 GROUP BY v ORDER BY c DESC LIMIT 10""",
+            )
+            filtered = timed(
+                conn,
+                f"""SELECT toDate(timestamp) AS d, count() FROM ev_{name}
+                WHERE project_id = 1 AND {FILTER[name]} GROUP BY d ORDER BY d""",
+            )
+            floor = timed(
+                conn,
+                f"""SELECT toDate(timestamp) AS d, count() FROM ev_{name}
+                WHERE project_id = 1 GROUP BY d ORDER BY d""",
+            )
             rows.append({"storage": name, "rows": args.rows, "load_s": round(load_s, 1),
                          "disk_mib": round(int(size) / 2**20), "breakdown_ms": breakdown,
                          "filter_ms": filtered, "count_by_day_floor_ms": floor})  # fmt: skip

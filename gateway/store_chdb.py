@@ -92,7 +92,6 @@ def _big_ints_as_text(value):
     return value
 
 
-
 def _parse_datetime(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text))
 
