@@ -14,14 +14,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from strawberry.asgi import GraphQL
 
-from gateway import admin
-from gateway.auth import authenticate, project_for
+from gateway import admin, rest
+from gateway.auth import authenticate, presented_key, project_for
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.errors import AuthenticationError, SpyglassError, ValidationError
 from gateway.migrations import pending_migrations
+from gateway.schema import Context, schema
 from gateway.services import Services
 
 log = logging.getLogger("spyglass.http")
@@ -129,6 +131,15 @@ async def admin_command(request: Request):
     return JSONResponse({"result": result})
 
 
+class GraphQLApp(GraphQL):
+    """/graphql: the caller from the same credentials as REST (none → resolvers answer 401)."""
+
+    async def get_context(self, request, response) -> Context:
+        services = request.app.state.spyglass
+        caller = await authenticate(request, services) if await presented_key(request) else None
+        return Context(services, caller)
+
+
 def _capture_routes() -> list[Route]:
     paths = ["/capture", "/batch", "/e", "/i/v0/e", "/track", "/engage", "/s"]
     routes = []
@@ -174,6 +185,8 @@ def create_app(
         Route("/api/users/@me", users_me),
         Route("/api/users/@me/", users_me),
         Route("/_admin/command", admin_command, methods=["POST"]),
+        *rest.routes(),
+        Route("/graphql", GraphQLApp(schema, graphql_ide=None), methods=["GET", "POST"]),
         *_capture_routes(),
     ]
     app = Starlette(

@@ -1,0 +1,276 @@
+"""The REST shim: each PostHog path is one GraphQL document plus a mapping of parameters.
+
+Aliases in the documents spell PostHog's snake_case keys, so the GraphQL `data` is the REST
+body. What GraphQL does not do — status codes, empty bodies (201, 405), absolute pagination
+URLs, CSV — is added here. A partial GraphQL result is never returned as a REST success.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.auth import authenticate
+from gateway.errors import NotFound, SpyglassError, ValidationError
+from gateway.schema import Context, schema
+
+USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
+INSIGHT = " ".join([
+    "id", "short_id: shortId", "name", "derived_name: derivedName", "filters",
+    "filters_hash: filtersHash", "order", "deleted", "dashboards", "last_refresh: lastRefresh",
+    "refreshing", "result", "created_at: createdAt", f"created_by: createdBy {USER}",
+    "description", "updated_at: updatedAt", "tags", "favorited", "saved",
+    "last_modified_at: lastModifiedAt", f"last_modified_by: lastModifiedBy {USER}",
+    "is_sample: isSample", "effective_restriction_level: effectiveRestrictionLevel",
+    "effective_privilege_level: effectivePrivilegeLevel", "timezone", "is_cached: isCached",
+])  # fmt: skip
+ACTIVITY = ("id activity scope item_id: itemId detail created_at: createdAt "
+            "user { first_name: firstName email is_system: isSystem }")  # fmt: skip
+
+LIST_INSIGHTS = f"""
+query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: String,
+       $saved: Boolean, $favorited: Boolean, $search: String, $insight: String, $user: Boolean,
+       $dashboards: [Int!]) {{
+  page: insights(projectId: $p, limit: $limit, offset: $offset, createdBy: $createdBy,
+                 shortId: $shortId, saved: $saved, favorited: $favorited, search: $search,
+                 insight: $insight, user: $user, dashboards: $dashboards) {{
+    count results {{ {INSIGHT} }}
+  }}
+}}"""
+GET_INSIGHT = (
+    f"query ($p: String!, $id: Int!) {{ insight(projectId: $p, id: $id) {{ {INSIGHT} }} }}"
+)
+CREATE_INSIGHT = f"""mutation ($p: String!, $input: InsightInput!) {{
+  insight: createInsight(projectId: $p, input: $input) {{ {INSIGHT} }} }}"""
+UPDATE_INSIGHT = f"""mutation ($p: String!, $id: Int!, $input: InsightInput!) {{
+  insight: updateInsight(projectId: $p, id: $id, input: $input) {{ {INSIGHT} }} }}"""
+VIEWED = "mutation ($p: String!, $id: Int!) { markInsightViewed(projectId: $p, id: $id) }"
+ACTIVITY_PAGE = f"""query ($p: String!, $id: Int, $limit: Int!, $page: Int!) {{
+  page: insightActivity(projectId: $p, id: $id, limit: $limit, page: $page) {{
+    total_count: totalCount results {{ {ACTIVITY} }} }} }}"""
+
+INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
+                "order": "order", "deleted": "deleted", "dashboards": "dashboards",
+                "description": "description", "tags": "tags", "favorited": "favorited",
+                "saved": "saved"}  # fmt: skip
+
+
+_VARIABLE_FIELD = re.compile(r"invalid value at \.(\w+)")
+_REST_NAMES = {v: k for k, v in INPUT_FIELDS.items()}
+
+
+def bool_param(value: str | None, attr: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValidationError(f"{attr} must be true or false", attr=attr)
+
+
+def int_param(value: str | None, attr: str, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(f"{attr} must be an integer", attr=attr) from None
+
+
+async def run(request: Request, document: str, variables: dict) -> dict:
+    """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
+    services = request.app.state.spyglass
+    caller = await authenticate(request, services)
+    result = await schema.execute(document, variable_values=variables,
+                                  context_value=Context(services, caller))  # fmt: skip
+    if result.errors:
+        original = result.errors[0].original_error
+        if isinstance(original, SpyglassError):
+            raise original
+        message = result.errors[0].message
+        field = _VARIABLE_FIELD.search(message)
+        attr = _REST_NAMES.get(field.group(1), field.group(1)) if field else None
+        raise ValidationError(message.split("; ")[0], attr=attr)
+    return result.data
+
+
+async def body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValidationError("JSON parse error", code="parse_error") from None
+    if not isinstance(parsed, dict):
+        raise ValidationError("the body must be a JSON object", code="parse_error")
+    return parsed
+
+
+def _as_input(fields: dict) -> dict:
+    # GraphQL would coerce a lone value into a one-item list; PostHog's serializer refuses it.
+    for key in ("tags", "dashboards"):
+        if key in fields and fields[key] is not None and not isinstance(fields[key], list):
+            kind = type(fields[key]).__name__
+            raise ValidationError(f"Expected a list of items but got type {kind}.", attr=key,
+                                  code="not_a_list")  # fmt: skip
+    return {INPUT_FIELDS[k]: v for k, v in fields.items() if k in INPUT_FIELDS}
+
+
+def page_url(request: Request, **changes) -> str:
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return str(request.url.replace(query=query))
+
+
+# -- CSV (djangorestframework-csv's flattening; lists: one row per item) ----------------------
+
+
+def flatten(value, prefix: str = "", out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    if isinstance(value, dict):
+        for key, item in value.items():
+            flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            flatten(item, f"{prefix}.{index}" if prefix else str(index), out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def csv_text(rows: list[dict]) -> str:
+    flat = [flatten(r) for r in rows]
+    header = sorted({k for row in flat for k in row})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in flat:
+        writer.writerow(["" if row.get(k) is None else row.get(k) for k in header])
+    return buffer.getvalue()
+
+
+def respond(request: Request, payload, *, status: int = 200, rows: list | None = None):
+    fmt = request.query_params.get("format") or (
+        "csv" if "text/csv" in request.headers.get("accept", "") else "json")  # fmt: skip
+    if fmt == "json":
+        return JSONResponse(payload, status_code=status)
+    if fmt == "csv":
+        return Response(csv_text(rows if rows is not None else [payload]), status_code=status,
+                        media_type="text/csv; charset=utf-8")  # fmt: skip
+    raise NotFound(f"Not found: format {fmt!r} is not available (json, csv).")
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+async def insights_collection(request: Request):
+    p = request.path_params["project_id"]
+    if request.method == "POST":
+        data = await run(request, CREATE_INSIGHT, {"p": p, "input": _as_input(await body(request))})
+        return respond(request, data["insight"], status=201)
+    q = request.query_params
+    limit = int_param(q.get("limit"), "limit", 100)
+    offset = int_param(q.get("offset"), "offset", 0)
+    dashboards = q.get("dashboards")
+    variables = {
+        "p": p, "limit": limit, "offset": offset,
+        "createdBy": int_param(q.get("created_by"), "created_by"),
+        "shortId": q.get("short_id") or None, "saved": bool_param(q.get("saved"), "saved"),
+        "favorited": bool_param(q.get("favorited"), "favorited"),
+        "search": q.get("search") or None, "insight": q.get("insight") or None,
+        "user": bool_param(q.get("user"), "user"),
+        "dashboards": _json_ids(dashboards, "dashboards") if dashboards else None,
+    }  # fmt: skip
+    page = (await run(request, LIST_INSIGHTS, variables))["page"]
+    count = page["count"]
+    payload = {
+        "count": count,
+        "next": page_url(request, limit=limit, offset=offset + limit)
+        if offset + limit < count else None,
+        "previous": None if offset == 0 else page_url(
+            request, limit=limit, offset=max(offset - limit, 0) or None),
+        "results": page["results"],
+    }  # fmt: skip
+    return respond(request, payload, rows=page["results"])
+
+
+def _json_ids(text: str, attr: str) -> list[int]:
+    try:
+        ids = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValidationError(f"{attr} must be a JSON list of ids", attr=attr) from None
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise ValidationError(f"{attr} must be a JSON list of ids", attr=attr)
+    return ids
+
+
+async def insight_item(request: Request):
+    p, insight_id = request.path_params["project_id"], request.path_params["id"]
+    if request.method == "DELETE":
+        await authenticate(request, request.app.state.spyglass)
+        return Response(status_code=405)  # PostHog: deletion is PATCH {"deleted": true}
+    if request.method == "PATCH":
+        variables = {"p": p, "id": insight_id, "input": _as_input(await body(request))}
+        return respond(request, (await run(request, UPDATE_INSIGHT, variables))["insight"])
+    return respond(
+        request, (await run(request, GET_INSIGHT, {"p": p, "id": insight_id}))["insight"]
+    )
+
+
+async def insight_viewed(request: Request):
+    p, insight_id = request.path_params["project_id"], request.path_params["id"]
+    await run(request, VIEWED, {"p": p, "id": insight_id})
+    return Response(status_code=201)
+
+
+async def insight_activity(request: Request):
+    p = request.path_params["project_id"]
+    insight_id = request.path_params.get("id")
+    q = request.query_params
+    limit, page = int_param(q.get("limit"), "limit", 10), int_param(q.get("page"), "page", 1)
+    variables = {"p": p, "id": insight_id, "limit": limit, "page": page}
+    try:
+        data = (await run(request, ACTIVITY_PAGE, variables))["page"]
+    except NotFound:
+        if insight_id is not None:  # PostHog answers an unknown id with an empty 404
+            return Response(status_code=404)
+        raise
+    total = data["total_count"]
+    payload = {
+        "results": data["results"],
+        "next": page_url(request, page=page + 1) if page * limit < total else None,
+        "previous": page_url(request, page=page - 1) if page > 1 else None,
+        "total_count": total,
+    }
+    return respond(request, payload, rows=data["results"])
+
+
+def _both(path: str, endpoint, methods: list[str]) -> list[Route]:
+    """PostHog's router makes the trailing slash optional, with no redirect."""
+    return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+
+
+def routes() -> list[Route]:
+    base = "/api/projects/{project_id}/insights"
+    return [
+        *_both(base + "/activity", insight_activity, ["GET"]),
+        *_both(base + "/{id:int}/activity", insight_activity, ["GET"]),
+        *_both(base + "/{id:int}/viewed", insight_viewed, ["POST"]),
+        *_both(base + "/{id:int}", insight_item, ["GET", "PATCH", "DELETE"]),
+        *_both(base, insights_collection, ["GET", "POST"]),
+    ]

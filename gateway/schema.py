@@ -1,0 +1,313 @@
+"""The GraphQL schema: types are the API, resolvers are thin.
+
+Each resolver checks the caller's access to the project (membership, key scope), then calls a
+plain engine in `resolvers/`. Engines know nothing of GraphQL. Errors raised as SpyglassError
+keep their PostHog `code` in `extensions`; anything else is masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.auth import Caller, project_for
+from gateway.errors import SpyglassError, ValidationError
+from gateway.services import Services
+from resolvers.insights import Insights, matches_list_filters
+
+# Limits against abuse (documented in README): depth, aliases, tokens, page size.
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 5_000
+MAX_PAGE = 1_000
+
+
+@dataclass
+class Context:
+    services: Services
+    caller: Caller | None
+    loaders: dict = field(default_factory=dict)
+
+    def users(self) -> DataLoader:
+        """Users by id, batched per request: a page of insights costs one lookup."""
+        if "users" not in self.loaders:
+
+            async def load(ids: list[int]) -> list[dict | None]:
+                found = {e.id: e.document for e in await self.services.metadata.latest("user")}
+                return [found.get(i) for i in ids]
+
+            self.loaders["users"] = DataLoader(load_fn=load)
+        return self.loaders["users"]
+
+
+async def project_access(info: Info, project_id: str, scope: str) -> dict:
+    context: Context = info.context
+    if context.caller is None:
+        from gateway.errors import AuthenticationError
+
+        raise AuthenticationError("Authentication credentials were not provided.")
+    return await project_for(context.caller, context.services, project_id, scope)
+
+
+@strawberry.type
+class User:
+    id: int
+    uuid: str
+    distinct_id: str | None
+    first_name: str
+    email: str
+
+
+def _user(document: dict | None) -> User | None:
+    if document is None:
+        return None
+    return User(id=document["id"], uuid=document.get("uuid", ""), distinct_id=document.get("uuid"),
+                first_name=document.get("first_name", ""), email=document["email"])  # fmt: skip
+
+
+@strawberry.type
+class Insight:
+    id: int
+    short_id: str
+    name: str | None
+    derived_name: str | None
+    filters: JSON
+    filters_hash: str
+    order: int | None
+    deleted: bool
+    dashboards: list[int]
+    last_refresh: datetime | None
+    refreshing: bool
+    result: JSON | None
+    created_at: datetime
+    description: str | None
+    updated_at: datetime
+    tags: list[str]
+    favorited: bool
+    saved: bool
+    last_modified_at: datetime
+    is_sample: bool
+    effective_restriction_level: int
+    effective_privilege_level: int
+    timezone: str
+    is_cached: bool
+    created_by_id: strawberry.Private[int]
+    last_modified_by_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> User | None:
+        return _user(await info.context.users().load(self.created_by_id))
+
+    @strawberry.field
+    async def last_modified_by(self, info: Info) -> User | None:
+        return _user(await info.context.users().load(self.last_modified_by_id))
+
+
+def insight_type(document: dict, project: dict) -> Insight:
+    return Insight(
+        id=document["id"], short_id=document["short_id"], name=document["name"],
+        derived_name=document["derived_name"], filters=document["filters"],
+        filters_hash=document["filters_hash"], order=document["order"],
+        deleted=document["deleted"], dashboards=document["dashboards"], last_refresh=None,
+        refreshing=False, result=None, created_at=datetime.fromisoformat(document["created_at"]),
+        description=document["description"],
+        updated_at=datetime.fromisoformat(document["updated_at"]), tags=document["tags"],
+        favorited=document["favorited"], saved=document["saved"],
+        last_modified_at=datetime.fromisoformat(document["last_modified_at"]),
+        is_sample=document["is_sample"], effective_restriction_level=21,
+        effective_privilege_level=37, timezone=project.get("timezone", "UTC"), is_cached=False,
+        created_by_id=document["created_by"], last_modified_by_id=document["last_modified_by"],
+    )  # fmt: skip
+
+
+@strawberry.type
+class InsightPage:
+    count: int
+    results: list[Insight]
+
+
+@strawberry.type
+class ActivityUser:
+    first_name: str | None
+    email: str | None
+    is_system: bool = False
+
+
+@strawberry.type
+class ActivityEntry:
+    id: str
+    activity: str
+    scope: str
+    item_id: str
+    detail: JSON
+    created_at: datetime
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info) -> ActivityUser:
+        found = await info.context.users().load(self.user_id)
+        if found is None:
+            return ActivityUser(first_name="System", email=None, is_system=True)
+        return ActivityUser(first_name=found.get("first_name", ""), email=found["email"])
+
+
+@strawberry.type
+class ActivityPage:
+    total_count: int
+    results: list[ActivityEntry]
+
+
+@strawberry.input
+class InsightInput:
+    name: str | None = strawberry.UNSET
+    derived_name: str | None = strawberry.UNSET
+    filters: JSON | None = strawberry.UNSET
+    order: int | None = strawberry.UNSET
+    deleted: bool | None = strawberry.UNSET
+    dashboards: list[int] | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    favorited: bool | None = strawberry.UNSET
+    saved: bool | None = strawberry.UNSET
+
+    def given(self) -> dict:
+        """Only the fields the client sent (PATCH semantics)."""
+        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
+def _insights(info: Info) -> Insights:
+    return Insights(info.context.services.metadata)
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", attr="limit")
+    if offset < 0:
+        raise ValidationError("offset must not be negative", attr="offset")
+    return limit, offset
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def insight(self, info: Info, project_id: str, id: int | None = None,
+                      short_id: str | None = None) -> Insight:  # fmt: skip
+        project = await project_access(info, project_id, "insight:read")
+        if id is not None:
+            document = await _insights(info).get(project["id"], id)
+        elif short_id is not None:
+            document = await _insights(info).get_by_short_id(project["id"], short_id)
+        else:
+            raise ValidationError("id or shortId is required", attr="id")
+        return insight_type(document, project)
+
+    @strawberry.field
+    async def insights(self, info: Info, project_id: str, limit: int = 100, offset: int = 0,
+                       created_by: int | None = None, short_id: str | None = None,
+                       saved: bool | None = None, favorited: bool | None = None,
+                       search: str | None = None, insight: str | None = None,
+                       user: bool | None = None, dashboards: list[int] | None = None,
+                       ) -> InsightPage:  # fmt: skip
+        project = await project_access(info, project_id, "insight:read")
+        limit, offset = _page(limit, offset)
+        query = {"created_by": created_by, "short_id": short_id, "saved": saved,
+                 "favorited": favorited, "search": search, "insight": insight, "user": user,
+                 "dashboards": dashboards}  # fmt: skip
+        caller = info.context.caller
+        now = info.context.services.clock.now()
+        documents = [d for d in await _insights(info).all(project["id"])
+                     if matches_list_filters(d, query, caller.user["id"], now)]  # fmt: skip
+        documents.sort(key=lambda d: (d["order"] is None, d["order"] or 0, -d["id"]))
+        page = documents[offset : offset + limit]
+        return InsightPage(count=len(documents),
+                           results=[insight_type(d, project) for d in page])  # fmt: skip
+
+    @strawberry.field
+    async def insight_activity(self, info: Info, project_id: str, id: int | None = None,
+                               limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
+        project = await project_access(info, project_id, "activity_log:read")
+        if page < 1:
+            raise ValidationError("page must be 1 or more", attr="page")
+        limit, _ = _page(limit, 0)
+        entries = await _insights(info).activity(project["id"], id)
+        chosen = entries[(page - 1) * limit : page * limit]
+        return ActivityPage(total_count=len(entries), results=[ActivityEntry(**e) for e in chosen])
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_insight(self, info: Info, project_id: str, input: InsightInput) -> Insight:
+        project = await project_access(info, project_id, "insight:write")
+        user_id = info.context.caller.user["id"]
+        document = await _insights(info).create(project["id"], user_id, input.given())
+        return insight_type(document, project)
+
+    @strawberry.mutation
+    async def update_insight(self, info: Info, project_id: str, id: int,
+                             input: InsightInput) -> Insight:  # fmt: skip
+        project = await project_access(info, project_id, "insight:write")
+        user_id = info.context.caller.user["id"]
+        document = await _insights(info).update(project["id"], id, user_id, input.given())
+        return insight_type(document, project)
+
+    @strawberry.mutation
+    async def mark_insight_viewed(self, info: Info, project_id: str, id: int) -> bool:
+        project = await project_access(info, project_id, "insight:read")
+        await _insights(info).viewed(project["id"], id, info.context.caller.user["id"])
+        return True
+
+
+class ErrorCodes(SchemaExtension):
+    """Every error carries a machine-readable `code` in `extensions` (ours: PostHog's codes)."""
+
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        for error in (result.errors if result else None) or []:
+            original = error.original_error
+            if isinstance(original, SpyglassError):
+                code = original.code
+            elif original is None or isinstance(original, GraphQLError):
+                code = "graphql_validation"
+            else:
+                code = "internal_error"
+            error.extensions = {**(error.extensions or {}), "code": code}
+            if isinstance(original, SpyglassError) and original.attr:
+                error.extensions["attr"] = original.attr
+
+
+def _keep_message(error: GraphQLError) -> bool:
+    """Mask everything but our own coded errors and GraphQL's validation messages."""
+    original = error.original_error
+    return not (original is None or isinstance(original, SpyglassError | GraphQLError))
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaskErrors(should_mask_error=_keep_message),
+        ErrorCodes,
+    ],
+)

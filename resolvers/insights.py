@@ -1,0 +1,258 @@
+"""Saved insights: create, read, list, update, soft delete, view — on the metadata log.
+
+Every call takes the project id: an insight is only ever looked up within its project, so no
+path can reach another tenant's rows (PostHog's fail-closed parent lookup). Updates run under
+the insight's lock (read, diff, write one new version), so concurrent PATCHes never lose a
+field, and every material change is one activity entry in the same INSERT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.errors import NotFound, ValidationError
+from gateway.metadata import Entity, Metadata
+
+ENTITY = "insight"
+WRITABLE = ("name", "derived_name", "filters", "order", "deleted", "dashboards", "description",
+            "tags", "favorited", "saved")  # fmt: skip
+MATERIAL = ("name", "description", "filters")  # these move last_modified_at (PostHog)
+# Fields PostHog leaves out of activity diffs.
+NOT_LOGGED = {"id", "filters_hash", "created_at", "updated_at", "last_modified_at", "order",
+              "last_refresh", "saved", "is_sample", "last_modified_by", "short_id", "created_by",
+              "last_viewed_at", "viewed_by"}  # fmt: skip
+MAX_NAME = 400
+MAX_TAGS = 100
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_BITS = 47  # ids stay below 2^47 here (and so below 2^53 for JavaScript)
+_MIX = 0x5DEECE66D  # odd: multiplication mod 2^47 is a bijection
+
+
+def short_id_for(insight_id: int) -> str:
+    """8 base62 characters, unique by construction: a bijective scramble of the id."""
+    if not 0 < insight_id < 2**_ID_BITS:
+        raise OverflowError("insight id out of range")
+    n = ((insight_id * _MIX) % 2**_ID_BITS) ^ 0x2A5A5A5A5A5
+    out = []
+    for _ in range(8):
+        n, digit = divmod(n, 62)
+        out.append(_BASE62[digit])
+    return "".join(reversed(out))
+
+
+def filters_hash(filters: dict, project_id: int) -> str:
+    """PostHog's legacy cache key shape: cache_ + md5(normalised filter JSON _ project)."""
+    text = json.dumps(filters, sort_keys=True, separators=(",", ":"))
+    return "cache_" + hashlib.md5(f"{text}_{project_id}".encode()).hexdigest()
+
+
+def _check(fields: dict) -> dict:
+    """Validate writable fields; unknown keys are ignored as PostHog's serializer does."""
+    out = {}
+    for key in WRITABLE:
+        if key not in fields:
+            continue
+        value = fields[key]
+        if key in ("name", "derived_name", "description"):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{key} must be a string", attr=key)
+            if key != "description" and value and len(value) > MAX_NAME:
+                raise ValidationError(f"Ensure this field has no more than {MAX_NAME} characters.",
+                                      attr=key, code="max_length")  # fmt: skip
+        elif key == "filters":
+            if value is None:
+                value = {}
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    raise ValidationError("filters must be a JSON object", attr=key) from None
+            if not isinstance(value, dict):
+                raise ValidationError("filters must be an object", attr=key)
+        elif key == "order":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationError("order must be an integer", attr=key)
+        elif key in ("deleted", "favorited", "saved"):
+            if not isinstance(value, bool):
+                raise ValidationError(f"{key} must be a boolean", attr=key)
+        elif key == "tags":
+            if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                raise ValidationError("tags must be a list of strings", attr=key)
+            if len(value) > MAX_TAGS:
+                raise ValidationError(f"at most {MAX_TAGS} tags", attr=key)
+            value = sorted(set(value))
+        elif key == "dashboards" and not _is_id_list(value):
+            raise ValidationError("dashboards must be a list of dashboard ids", attr=key)
+        out[key] = value
+    return out
+
+
+def _is_id_list(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in value
+    )
+
+
+def with_defaults(filters: dict) -> dict:
+    """A saved insight without `insight` is a trends insight (PostHog fills it in)."""
+    return filters if not filters or "insight" in filters else {**filters, "insight": "TRENDS"}
+
+
+@dataclass
+class Insights:
+    metadata: Metadata
+
+    async def create(self, project_id: int, user_id: int, fields: dict) -> dict:
+        values = _check(fields)
+        if values.get("deleted"):
+            raise ValidationError("cannot create a deleted insight", attr="deleted")
+        insight_id = await self.metadata.next_id(ENTITY)
+        now = self.metadata.clock.now().isoformat()
+        document = {
+            "id": insight_id, "short_id": short_id_for(insight_id), "name": None,
+            "derived_name": None, "filters": {}, "order": None, "deleted": False,
+            "dashboards": [], "description": "", "tags": [], "favorited": False,
+            "saved": False, "created_at": now, "created_by": user_id, "updated_at": now,
+            "last_modified_at": now, "last_modified_by": user_id, "is_sample": False,
+            **values,
+        }  # fmt: skip
+        document["filters"] = with_defaults(document["filters"])
+        document["filters_hash"] = filters_hash(document["filters"], project_id)
+        # PostHog writes no activity for an insight with neither name nor derived name.
+        activity = "created" if (document["name"] or document["derived_name"]) else "created_quiet"
+        await self.metadata.write(ENTITY, project_id, insight_id, 1, document,
+                                  activity=activity, user_id=user_id)  # fmt: skip
+        return document
+
+    async def _entity(self, project_id: int, insight_id: int, *, deleted_ok=False) -> Entity:
+        found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=insight_id)
+        if not found or (found[0].document.get("deleted") and not deleted_ok):
+            raise NotFound("Not found.")
+        return found[0]
+
+    async def get(self, project_id: int, insight_id: int) -> dict:
+        return (await self._entity(project_id, insight_id)).document
+
+    async def get_by_short_id(self, project_id: int, short_id: str) -> dict:
+        for document in await self.all(project_id):
+            if document["short_id"] == short_id:
+                return document
+        raise NotFound("Not found.")
+
+    async def all(self, project_id: int) -> list[dict]:
+        """Every live insight of the project (deleted ones are gone everywhere but restore)."""
+        entities = await self.metadata.latest(ENTITY, project_id=project_id)
+        return [e.document for e in entities if not e.document.get("deleted")]
+
+    async def update(self, project_id: int, insight_id: int, user_id: int, fields: dict) -> dict:
+        values = _check(fields)
+        async with self.metadata.lock(ENTITY, insight_id):
+            # A deleted insight is reachable only to restore it.
+            entity = await self._entity(project_id, insight_id,
+                                        deleted_ok=values.get("deleted") is False)  # fmt: skip
+            before = entity.document
+            after = {**before, **values}
+            if "filters" in values:
+                after["filters"] = with_defaults(after["filters"])
+                after["filters_hash"] = filters_hash(after["filters"], project_id)
+            now = self.metadata.clock.now().isoformat()
+            after["updated_at"] = now
+            after["is_sample"] = False
+            if any(before.get(k) != after.get(k) for k in MATERIAL):
+                after["last_modified_at"], after["last_modified_by"] = now, user_id
+            changes = diff(before, after)
+            await self.metadata.write(ENTITY, project_id, insight_id, entity.version + 1, after,
+                                      activity="updated" if changes else "updated_quiet",
+                                      changes=changes, user_id=user_id)  # fmt: skip
+            return after
+
+    async def viewed(self, project_id: int, insight_id: int, user_id: int) -> None:
+        await self._entity(project_id, insight_id)
+        await self.metadata.store.insert(
+            "metadata_log",
+            ["entity", "project_id", "id", "version", "document", "changes", "activity",
+             "user_id", "created_at"],
+            [("insight_viewed", project_id, insight_id, 0, "{}", "[]", "viewed", user_id,
+              self.metadata.clock.now())],
+        )  # fmt: skip
+
+    async def activity(self, project_id: int, insight_id: int | None = None) -> list[dict]:
+        """Activity entries, newest first; a deleted insight's history is gone with it."""
+        where = "entity = 'insight' AND project_id = {project_id:UInt64}"
+        params: dict = {"project_id": project_id}
+        if insight_id is not None:
+            await self._entity(project_id, insight_id)
+            where += " AND id = {insight_id:UInt64}"
+            params["insight_id"] = insight_id
+        rows = await self.metadata.store.query(
+            "SELECT id, version, document, changes, activity, user_id, created_at "
+            f"FROM metadata_log WHERE {where} AND activity IN ('created', 'updated') "
+            "ORDER BY created_at DESC, version DESC",
+            params,
+        )
+        live = {d["id"] for d in await self.all(project_id)}
+        entries = []
+        for insight, version, document, changes, activity, user_id, created_at in rows.rows:
+            if int(insight) not in live:
+                continue
+            doc = json.loads(document)
+            entries.append({
+                "id": f"{insight}-{version}", "user_id": int(user_id), "activity": activity,
+                "scope": "Insight", "item_id": str(insight), "created_at": created_at,
+                "detail": {"id": int(insight), "changes": json.loads(changes) or None,
+                           "merge": None, "trigger": None, "type": None,
+                           "name": doc.get("name") or doc.get("derived_name"),
+                           "short_id": doc.get("short_id")},
+            })  # fmt: skip
+        return entries
+
+
+def diff(before: dict, after: dict) -> list[dict]:
+    """PostHog's field-level changes between two versions of an insight."""
+    changes = []
+    for field in sorted(set(before) | set(after)):
+        if field in NOT_LOGGED or before.get(field) == after.get(field):
+            continue
+        old, new = before.get(field), after.get(field)
+        action = "created" if old in (None, "", [], {}) else (
+            "deleted" if new in (None, "", [], {}) else "changed")  # fmt: skip
+        changes.append({"type": "Insight", "action": action, "field": field, "before": old,
+                        "after": new})  # fmt: skip
+    return changes
+
+
+def matches_list_filters(document: dict, query: dict, user_id: int, now: datetime) -> bool:
+    """PostHog's list filters on one insight (created_by, short_id, saved, favorited, search,
+    insight kind, dashboards, user)."""
+    if query.get("created_by") is not None and document["created_by"] != query["created_by"]:
+        return False
+    if query.get("short_id") and document["short_id"] != query["short_id"]:
+        return False
+    if query.get("saved") is not None and (
+        bool(document["saved"] or document["dashboards"]) != query["saved"]
+    ):
+        return False
+    if query.get("favorited") is not None and document["favorited"] != query["favorited"]:
+        return False
+    if query.get("user") and document["created_by"] != user_id:
+        return False
+    if (
+        query.get("insight")
+        and (document["filters"].get("insight") or "TRENDS").upper()
+        != str(query["insight"]).upper()
+    ):
+        return False
+    if query.get("dashboards") and not set(query["dashboards"]) <= set(document["dashboards"]):
+        return False
+    search = (query.get("search") or "").lower()
+    if search:
+        haystack = " ".join(
+            [document.get("name") or "", document.get("derived_name") or "",
+             document.get("description") or "", *document.get("tags", [])]
+        ).lower()  # fmt: skip
+        if search not in haystack:
+            return False
+    return True
