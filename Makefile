@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench mutants clean
+.PHONY: run test lint format bench mutants schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py
+
+schema: $(VENV)/.installed
+	$(BIN)/python -c "from gateway.schema import schema; open('schema.graphql', 'w').write(str(schema) + '\\n')"
 
 mutants: $(VENV)/.installed
 	$(BIN)/python tests/mutants.py
