@@ -82,6 +82,20 @@ class Metadata:
         )])  # fmt: skip
         return Entity(entity_id, version, document)
 
+    async def write_many(self, versions: list[tuple]) -> None:
+        """Several entities' next versions in ONE insert (all land or none do).
+
+        Each item: (entity, project_id, id, version, document, activity, changes, user_id).
+        """
+        at = self.clock.now()
+        rows = [
+            (entity, project_id, entity_id, version, json.dumps(document),
+             json.dumps(changes or []), activity, user_id, at)
+            for entity, project_id, entity_id, version, document, activity, changes, user_id
+            in versions
+        ]  # fmt: skip
+        await self.store.insert("metadata_log", COLUMNS, rows)
+
     async def create(
         self, entity: str, project_id: int, document: dict, *, user_id: int = 0
     ) -> Entity:

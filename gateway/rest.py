@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
-from gateway.schema import Context, schema
+from gateway.schema import Context, shim_schema
 
 USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
 INSIGHT = " ".join([
@@ -56,6 +56,29 @@ ACTIVITY_PAGE = f"""query ($p: String!, $id: Int, $limit: Int!, $page: Int!) {{
   page: insightActivity(projectId: $p, id: $id, limit: $limit, page: $page) {{
     total_count: totalCount results {{ {ACTIVITY} }} }} }}"""
 
+DASHBOARD = " ".join([
+    "id", "name", "description", "pinned", "created_at: createdAt",
+    f"created_by: createdBy {USER}", "last_accessed_at: lastAccessedAt", "is_shared: isShared",
+    "deleted", "creation_mode: creationMode", "filters", "tags",
+    "restriction_level: restrictionLevel", "effective_restriction_level: effectiveRestrictionLevel",
+    "effective_privilege_level: effectivePrivilegeLevel", "team_id: teamId",
+    "tiles { id color layouts order text last_refresh: lastRefresh is_cached: isCached "
+    f"insight {{ {INSIGHT} }} }}",
+])  # fmt: skip
+LIST_DASHBOARDS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
+  page: dashboards(projectId: $p, limit: $limit, offset: $offset) {{
+    count results {{ {DASHBOARD} }} }} }}"""
+GET_DASHBOARD = f"""query ($p: String!, $id: Int!) {{
+  dashboard(projectId: $p, id: $id) {{ {DASHBOARD} }} }}"""
+CREATE_DASHBOARD = f"""mutation ($p: String!, $input: DashboardInput!) {{
+  dashboard: createDashboard(projectId: $p, input: $input) {{ {DASHBOARD} }} }}"""
+UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: Int!, $input: DashboardInput!) {{
+  dashboard: updateDashboard(projectId: $p, id: $id, input: $input) {{ {DASHBOARD} }} }}"""
+UPDATE_TILE = """mutation ($p: String!, $d: Int!, $t: Int!, $layouts: JSON, $color: String) {
+  updateDashboardTile(projectId: $p, dashboardId: $d, tileId: $t, layouts: $layouts,
+                      color: $color) }"""
+DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
+
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
                 "order": "order", "deleted": "deleted", "dashboards": "dashboards",
                 "description": "description", "tags": "tags", "favorited": "favorited",
@@ -90,7 +113,7 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
-    result = await schema.execute(document, variable_values=variables,
+    result = await shim_schema.execute(document, variable_values=variables,
                                   context_value=Context(services, caller))  # fmt: skip
     if result.errors:
         original = result.errors[0].original_error
@@ -260,6 +283,47 @@ async def insight_activity(request: Request):
     return respond(request, payload, rows=data["results"])
 
 
+async def dashboards_collection(request: Request):
+    p = request.path_params["project_id"]
+    if request.method == "POST":
+        fields = {k: v for k, v in (await body(request)).items() if k in DASHBOARD_FIELDS}
+        data = await run(request, CREATE_DASHBOARD, {"p": p, "input": fields})
+        return respond(request, data["dashboard"], status=201)
+    q = request.query_params
+    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
+    page = (await run(request, LIST_DASHBOARDS, {"p": p, "limit": limit, "offset": offset}))["page"]
+    count = page["count"]
+    payload = {
+        "count": count,
+        "next": page_url(request, limit=limit, offset=offset + limit)
+        if offset + limit < count else None,
+        "previous": None if offset == 0 else page_url(
+            request, limit=limit, offset=max(offset - limit, 0) or None),
+        "results": page["results"],
+    }  # fmt: skip
+    return respond(request, payload, rows=page["results"])
+
+
+async def dashboard_item(request: Request):
+    p, dashboard_id = request.path_params["project_id"], request.path_params["id"]
+    if request.method == "DELETE":
+        await authenticate(request, request.app.state.spyglass)
+        return Response(status_code=405)
+    if request.method == "PATCH":
+        patch = await body(request)
+        for tile in patch.get("tiles") or []:  # PostHog edits tile layouts and colours here
+            if not isinstance(tile, dict) or not isinstance(tile.get("id"), int):
+                raise ValidationError("each tile needs its id", attr="tiles")
+            await run(request, UPDATE_TILE, {"p": p, "d": dashboard_id, "t": tile["id"],
+                                             "layouts": tile.get("layouts"),
+                                             "color": tile.get("color")})  # fmt: skip
+        fields = {k: v for k, v in patch.items() if k in DASHBOARD_FIELDS}
+        data = await run(request, UPDATE_DASHBOARD, {"p": p, "id": dashboard_id, "input": fields})
+        return respond(request, data["dashboard"])
+    data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
+    return respond(request, data["dashboard"])
+
+
 def _both(path: str, endpoint, methods: list[str]) -> list[Route]:
     """PostHog's router makes the trailing slash optional, with no redirect."""
     return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
@@ -273,4 +337,10 @@ def routes() -> list[Route]:
         *_both(base + "/{id:int}/viewed", insight_viewed, ["POST"]),
         *_both(base + "/{id:int}", insight_item, ["GET", "PATCH", "DELETE"]),
         *_both(base, insights_collection, ["GET", "POST"]),
+        *_both(
+            "/api/projects/{project_id}/dashboards/{id:int}",
+            dashboard_item,
+            ["GET", "PATCH", "DELETE"],
+        ),
+        *_both("/api/projects/{project_id}/dashboards", dashboards_collection, ["GET", "POST"]),
     ]

@@ -28,6 +28,7 @@ from strawberry.types import Info
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
 from gateway.services import Services
+from resolvers.dashboards import Dashboards
 from resolvers.insights import Insights, matches_list_filters
 
 # Limits against abuse (documented in README): depth, aliases, tokens, page size.
@@ -53,6 +54,19 @@ class Context:
 
             self.loaders["users"] = DataLoader(load_fn=load)
         return self.loaders["users"]
+
+    def insights(self, project_id: int) -> DataLoader:
+        """A project's insights by id, batched per request: a dashboard's tiles cost one read."""
+        key = ("insights", project_id)
+        if key not in self.loaders:
+
+            async def load(ids: list[int]) -> list[dict | None]:
+                documents = await Insights(self.services.metadata).all(project_id)
+                found = {d["id"]: d for d in documents}
+                return [found.get(i) for i in ids]
+
+            self.loaders[key] = DataLoader(load_fn=load)
+        return self.loaders[key]
 
 
 async def project_access(info: Info, project_id: str, scope: str) -> dict:
@@ -172,6 +186,88 @@ class ActivityPage:
     results: list[ActivityEntry]
 
 
+@strawberry.type
+class DashboardTile:
+    id: int
+    color: str | None
+    layouts: JSON
+    order: int
+    text: JSON | None
+    last_refresh: datetime | None
+    is_cached: bool
+    insight_id: strawberry.Private[int]
+    project: strawberry.Private[dict]
+
+    @strawberry.field
+    async def insight(self, info: Info) -> Insight | None:
+        document = await info.context.insights(self.project["id"]).load(self.insight_id)
+        return insight_type(document, self.project) if document else None
+
+
+@strawberry.type
+class Dashboard:
+    id: int
+    name: str
+    description: str
+    pinned: bool
+    created_at: datetime
+    last_accessed_at: datetime | None
+    is_shared: bool
+    deleted: bool
+    creation_mode: str
+    filters: JSON
+    tags: list[str]
+    restriction_level: int
+    effective_restriction_level: int
+    effective_privilege_level: int
+    team_id: int
+    created_by_id: strawberry.Private[int]
+    project: strawberry.Private[dict]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> User | None:
+        return _user(await info.context.users().load(self.created_by_id))
+
+    @strawberry.field
+    async def tiles(self, info: Info) -> list[DashboardTile]:
+        boards = Dashboards(info.context.services.metadata)
+        return [DashboardTile(id=t["id"], color=t.get("color"), layouts=t.get("layouts") or {},
+                              order=t.get("order", 0), text=None, last_refresh=None,
+                              is_cached=False, insight_id=t["insight_id"], project=self.project)
+                for t in await boards.tiles_of(self.project["id"], self.id)]  # fmt: skip
+
+
+def dashboard_type(document: dict, project: dict) -> Dashboard:
+    return Dashboard(
+        id=document["id"], name=document["name"] or "", description=document["description"] or "",
+        pinned=document["pinned"], created_at=datetime.fromisoformat(document["created_at"]),
+        last_accessed_at=None, is_shared=False, deleted=document["deleted"],
+        creation_mode=document["creation_mode"], filters=document["filters"],
+        tags=document["tags"], restriction_level=21, effective_restriction_level=21,
+        effective_privilege_level=37, team_id=project["id"],
+        created_by_id=document["created_by"], project=project,
+    )  # fmt: skip
+
+
+@strawberry.type
+class DashboardPage:
+    count: int
+    results: list[Dashboard]
+
+
+@strawberry.input
+class DashboardInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    pinned: bool | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    filters: JSON | None = strawberry.UNSET
+    deleted: bool | None = strawberry.UNSET
+
+    def given(self) -> dict:
+        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
 @strawberry.input
 class InsightInput:
     name: str | None = strawberry.UNSET
@@ -238,6 +334,22 @@ class Query:
                            results=[insight_type(d, project) for d in page])  # fmt: skip
 
     @strawberry.field
+    async def dashboard(self, info: Info, project_id: str, id: int) -> Dashboard:
+        project = await project_access(info, project_id, "dashboard:read")
+        document = await Dashboards(info.context.services.metadata).get(project["id"], id)
+        return dashboard_type(document, project)
+
+    @strawberry.field
+    async def dashboards(self, info: Info, project_id: str, limit: int = 100,
+                         offset: int = 0) -> DashboardPage:  # fmt: skip
+        project = await project_access(info, project_id, "dashboard:read")
+        limit, offset = _page(limit, offset)
+        documents = await Dashboards(info.context.services.metadata).all(project["id"])
+        documents.sort(key=lambda d: (not d["pinned"], d["name"].lower(), d["id"]))
+        return DashboardPage(count=len(documents), results=[
+            dashboard_type(d, project) for d in documents[offset : offset + limit]])  # fmt: skip
+
+    @strawberry.field
     async def insight_activity(self, info: Info, project_id: str, id: int | None = None,
                                limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
         project = await project_access(info, project_id, "activity_log:read")
@@ -265,6 +377,35 @@ class Mutation:
         user_id = info.context.caller.user["id"]
         document = await _insights(info).update(project["id"], id, user_id, input.given())
         return insight_type(document, project)
+
+    @strawberry.mutation
+    async def create_dashboard(self, info: Info, project_id: str,
+                               input: DashboardInput) -> Dashboard:  # fmt: skip
+        project = await project_access(info, project_id, "dashboard:write")
+        boards = Dashboards(info.context.services.metadata)
+        document = await boards.create(project["id"], info.context.caller.user["id"],
+                                       input.given())  # fmt: skip
+        return dashboard_type(document, project)
+
+    @strawberry.mutation
+    async def update_dashboard(self, info: Info, project_id: str, id: int,
+                               input: DashboardInput) -> Dashboard:  # fmt: skip
+        project = await project_access(info, project_id, "dashboard:write")
+        boards = Dashboards(info.context.services.metadata)
+        document = await boards.update(project["id"], id, info.context.caller.user["id"],
+                                       input.given())  # fmt: skip
+        return dashboard_type(document, project)
+
+    @strawberry.mutation
+    async def update_dashboard_tile(self, info: Info, project_id: str, dashboard_id: int,
+                                    tile_id: int, layouts: JSON | None = None,
+                                    color: str | None = None) -> bool:  # fmt: skip
+        project = await project_access(info, project_id, "dashboard:write")
+        fields = {k: v for k, v in (("layouts", layouts), ("color", color)) if v is not None}
+        await Dashboards(info.context.services.metadata).update_tile(
+            project["id"], dashboard_id, tile_id, fields
+        )
+        return True
 
     @strawberry.mutation
     async def mark_insight_viewed(self, info: Info, project_id: str, id: int) -> bool:
@@ -298,6 +439,13 @@ def _keep_message(error: GraphQLError) -> bool:
     return not (original is None or isinstance(original, SpyglassError | GraphQLError))
 
 
+_COMMON = [
+    lambda: ParserCache(maxsize=256),
+    lambda: ValidationCache(maxsize=256),
+    lambda: MaskErrors(should_mask_error=_keep_message),
+    ErrorCodes,
+]
+# The public schema (/graphql) limits what a client may ask for.
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -305,9 +453,8 @@ schema = strawberry.Schema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=_keep_message),
-        ErrorCodes,
+        *_COMMON,
     ],
 )
+# The REST shim runs only its own fixed documents, whose aliases spell PostHog's keys.
+shim_schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=_COMMON)

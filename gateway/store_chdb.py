@@ -147,6 +147,7 @@ class ChdbStore:
             self._lock.release()
             raise
         self._limiter = anyio.CapacityLimiter(pool_size)
+        self.queries_run = 0  # reads issued (a metric; tests count them for batching)
 
     async def _run(self, fn):
         def call():
@@ -190,6 +191,7 @@ class ChdbStore:
         return QueryResult(columns, types, rows)
 
     async def query(self, sql: str, params: dict | None = None, *, settings: dict | None = None):
+        self.queries_run += 1
         return await self._run(lambda conn: self.query_sync(conn, sql, params, settings))
 
     async def command(self, sql: str, params: dict | None = None) -> None:

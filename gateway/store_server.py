@@ -65,6 +65,7 @@ class ServerStore:
         for _ in range(pool_size):
             self._clients.put(None)  # created lazily, in the worker thread
         self._limiter = anyio.CapacityLimiter(pool_size)
+        self.queries_run = 0  # reads issued (a metric; tests count them for batching)
         self._server_params: bool | None = None
 
     def _new_client(self):
@@ -127,6 +128,7 @@ class ServerStore:
         return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
 
     async def query(self, sql: str, params: dict | None = None, *, settings: dict | None = None):
+        self.queries_run += 1
         for name in params or {}:
             sql_params.check_name(name)
 

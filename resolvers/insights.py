@@ -15,6 +15,7 @@ from datetime import datetime
 
 from gateway.errors import NotFound, ValidationError
 from gateway.metadata import Entity, Metadata
+from resolvers.dashboards import Dashboards
 
 ENTITY = "insight"
 WRITABLE = ("name", "derived_name", "filters", "order", "deleted", "dashboards", "description",
@@ -105,10 +106,20 @@ def with_defaults(filters: dict) -> dict:
 class Insights:
     metadata: Metadata
 
+    @property
+    def boards(self) -> Dashboards:
+        return Dashboards(self.metadata)
+
+    async def _with_dashboards(self, project_id: int, documents: list[dict]) -> list[dict]:
+        """Attach each insight's dashboards, read from live tiles (their only record)."""
+        on = await self.boards.dashboards_by_insight(project_id)
+        return [{**d, "dashboards": on.get(d["id"], [])} for d in documents]
+
     async def create(self, project_id: int, user_id: int, fields: dict) -> dict:
         values = _check(fields)
         if values.get("deleted"):
             raise ValidationError("cannot create a deleted insight", attr="deleted")
+        wanted = values.pop("dashboards", None)
         insight_id = await self.metadata.next_id(ENTITY)
         now = self.metadata.clock.now().isoformat()
         document = {
@@ -123,9 +134,12 @@ class Insights:
         document["filters_hash"] = filters_hash(document["filters"], project_id)
         # PostHog writes no activity for an insight with neither name nor derived name.
         activity = "created" if (document["name"] or document["derived_name"]) else "created_quiet"
-        await self.metadata.write(ENTITY, project_id, insight_id, 1, document,
-                                  activity=activity, user_id=user_id)  # fmt: skip
-        return document
+        tiles = await self.boards.tile_versions(project_id, insight_id, wanted) if wanted else []
+        stored = {k: v for k, v in document.items() if k != "dashboards"}
+        await self.metadata.write_many(
+            [(ENTITY, project_id, insight_id, 1, stored, activity, None, user_id), *tiles]
+        )
+        return (await self._with_dashboards(project_id, [stored]))[0]
 
     async def _entity(self, project_id: int, insight_id: int, *, deleted_ok=False) -> Entity:
         found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=insight_id)
@@ -134,7 +148,8 @@ class Insights:
         return found[0]
 
     async def get(self, project_id: int, insight_id: int) -> dict:
-        return (await self._entity(project_id, insight_id)).document
+        document = (await self._entity(project_id, insight_id)).document
+        return (await self._with_dashboards(project_id, [document]))[0]
 
     async def get_by_short_id(self, project_id: int, short_id: str) -> dict:
         for document in await self.all(project_id):
@@ -145,7 +160,8 @@ class Insights:
     async def all(self, project_id: int) -> list[dict]:
         """Every live insight of the project (deleted ones are gone everywhere but restore)."""
         entities = await self.metadata.latest(ENTITY, project_id=project_id)
-        return [e.document for e in entities if not e.document.get("deleted")]
+        live = [e.document for e in entities if not e.document.get("deleted")]
+        return await self._with_dashboards(project_id, live)
 
     async def update(self, project_id: int, insight_id: int, user_id: int, fields: dict) -> dict:
         values = _check(fields)
@@ -153,8 +169,16 @@ class Insights:
             # A deleted insight is reachable only to restore it.
             entity = await self._entity(project_id, insight_id,
                                         deleted_ok=values.get("deleted") is False)  # fmt: skip
-            before = entity.document
+            before = (await self._with_dashboards(project_id, [entity.document]))[0]
+            wanted = values.pop("dashboards", None)
+            deleting = values.get("deleted") is True
+            tiles = []
+            if wanted is not None or deleting:
+                tiles = await self.boards.tile_versions(project_id, insight_id, wanted,
+                                                        deleting=deleting)  # fmt: skip
             after = {**before, **values}
+            if wanted is not None:
+                after["dashboards"] = sorted(set(wanted))
             if "filters" in values:
                 after["filters"] = with_defaults(after["filters"])
                 after["filters_hash"] = filters_hash(after["filters"], project_id)
@@ -164,9 +188,24 @@ class Insights:
             if any(before.get(k) != after.get(k) for k in MATERIAL):
                 after["last_modified_at"], after["last_modified_by"] = now, user_id
             changes = diff(before, after)
-            await self.metadata.write(ENTITY, project_id, insight_id, entity.version + 1, after,
-                                      activity="updated" if changes else "updated_quiet",
-                                      changes=changes, user_id=user_id)  # fmt: skip
+            if wanted is not None and before["dashboards"] != after["dashboards"]:
+                names = {d["id"]: d["name"] for d in await self.boards.all(project_id)}
+                for change in changes:
+                    if change["field"] == "dashboards":  # PostHog logs {id, name} pairs
+                        change["before"] = [
+                            {"id": i, "name": names.get(i)} for i in before["dashboards"]
+                        ]
+                        change["after"] = [
+                            {"id": i, "name": names.get(i)} for i in after["dashboards"]
+                        ]
+            stored = {k: v for k, v in after.items() if k != "dashboards"}
+            activity = "updated" if changes else "updated_quiet"
+            await self.metadata.write_many([
+                (ENTITY, project_id, insight_id, entity.version + 1, stored, activity, changes,
+                 user_id), *tiles,
+            ])  # fmt: skip
+            if deleting:
+                after["dashboards"] = []
             return after
 
     async def viewed(self, project_id: int, insight_id: int, user_id: int) -> None:

@@ -1,0 +1,118 @@
+"""Dashboards and tiles over REST, and nested dashboard → tiles → insight reads in GraphQL."""
+
+import httpx
+
+from tests.test_insights_api import client, create
+
+
+def new_dashboard(c, project, **fields):
+    fields.setdefault("name", "Growth")
+    r = c.post(f"/api/projects/{project}/dashboards/", json=fields)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_dashboard_crud_and_soft_delete(spyglass, tenant):
+    with client(spyglass, tenant) as c:
+        board = new_dashboard(c, tenant["id"], description="KPIs", pinned=True, tags=["x"])
+        assert board["tiles"] == [] and board["team_id"] == tenant["id"]
+        url = f"/api/projects/{tenant['id']}/dashboards/{board['id']}/"
+        assert c.patch(url, json={"name": "Renamed"}).json()["name"] == "Renamed"
+        listed = c.get(f"/api/projects/{tenant['id']}/dashboards/").json()
+        assert [d["name"] for d in listed["results"]] == ["Renamed"]
+        assert c.delete(url).status_code == 405
+        assert c.patch(url, json={"deleted": True}).status_code == 200
+        assert c.get(url).status_code == 404
+        assert c.patch(url, json={"deleted": False}).json()["deleted"] is False
+
+
+def test_insight_on_dashboards_tiles_and_delete_removes_tiles(spyglass, tenant):
+    with client(spyglass, tenant) as c:
+        a, b = new_dashboard(c, tenant["id"], name="A"), new_dashboard(c, tenant["id"], name="B")
+        insight = create(c, tenant["id"], dashboards=[a["id"]])
+        assert insight["dashboards"] == [a["id"]]
+        url = f"/api/projects/{tenant['id']}/insights/{insight['id']}/"
+        moved = c.patch(url, json={"dashboards": [a["id"], b["id"]]}).json()
+        assert moved["dashboards"] == [a["id"], b["id"]]
+        board = c.get(f"/api/projects/{tenant['id']}/dashboards/{b['id']}/").json()
+        (tile,) = board["tiles"]
+        assert tile["insight"]["id"] == insight["id"] and tile["insight"]["name"] == "Pageviews"
+        # Tile layout and colour, edited through the dashboard as PostHog does.
+        layouts = {"sm": {"x": 0, "y": 0, "w": 6, "h": 5}}
+        c.patch(
+            f"/api/projects/{tenant['id']}/dashboards/{b['id']}/",
+            json={"tiles": [{"id": tile["id"], "color": "blue", "layouts": layouts}]},
+        )
+        tile = c.get(f"/api/projects/{tenant['id']}/dashboards/{b['id']}/").json()["tiles"][0]
+        assert tile["color"] == "blue" and tile["layouts"]["sm"]["w"] == 6
+        log = c.get(url + "activity/").json()["results"][0]["detail"]["changes"]
+        assert {
+            "type": "Insight",
+            "action": "changed",
+            "field": "dashboards",
+            "before": [{"id": a["id"], "name": "A"}],
+            "after": [{"id": a["id"], "name": "A"}, {"id": b["id"], "name": "B"}],
+        } in log
+        # Deleting the insight soft-deletes its tiles in the same write.
+        assert c.patch(url, json={"deleted": True}).status_code == 200
+        for board_id in (a["id"], b["id"]):
+            board = c.get(f"/api/projects/{tenant['id']}/dashboards/{board_id}/").json()
+            assert board["tiles"] == []
+        bad = c.patch(f"/api/projects/{tenant['id']}/insights/{create(c, tenant['id'])['id']}/",
+                      json={"dashboards": [10**9]})  # fmt: skip
+        assert bad.status_code == 400 and bad.json()["attr"] == "dashboards"
+
+
+def test_another_projects_dashboard_cannot_be_used(spyglass, tenant):
+    other = spyglass.new_project()
+    with client(spyglass, other) as c:
+        theirs = new_dashboard(c, other["id"])
+    with client(spyglass, tenant) as c:
+        r = c.post(f"/api/projects/{tenant['id']}/insights/",
+                   json={"name": "x", "dashboards": [theirs["id"]]})  # fmt: skip
+        assert r.status_code == 400 and r.json()["detail"] == "Dashboard not found"
+        assert c.get(f"/api/projects/{tenant['id']}/dashboards/{theirs['id']}/").status_code == 404
+        assert c.get(f"/api/projects/{other['id']}/dashboards/").status_code == 403
+
+
+NESTED = """query ($p: String!, $id: Int!) {
+  dashboard(projectId: $p, id: $id) {
+    name tiles { id color insight { id name filters result createdBy { email } } }
+  }
+}"""
+
+
+def test_one_graphql_request_reads_a_dashboard_with_tiles_and_insights(spyglass, tenant):
+    with client(spyglass, tenant) as c:
+        small, big = new_dashboard(c, tenant["id"]), new_dashboard(c, tenant["id"])
+        for i in range(2):
+            create(c, tenant["id"], name=f"s{i}", dashboards=[small["id"]])
+        for i in range(20):
+            create(c, tenant["id"], name=f"b{i}", dashboards=[big["id"]])
+        store = spyglass.services.store
+
+        def read(board_id: int) -> tuple[dict, int]:
+            before = store.queries_run
+            r = c.post(
+                "/graphql",
+                json={"query": NESTED, "variables": {"p": str(tenant["id"]), "id": board_id}},
+            )
+            return r.json(), store.queries_run - before
+
+        small_body, small_queries = read(small["id"])
+        big_body, big_queries = read(big["id"])
+    tiles = big_body["data"]["dashboard"]["tiles"]
+    assert len(tiles) == 20 and {t["insight"]["name"] for t in tiles} == {
+        f"b{i}" for i in range(20)
+    }
+    assert all(t["insight"]["createdBy"]["email"] == tenant["user"]["email"] for t in tiles)
+    # Batched look-ups: twenty tiles cost no more store queries than two.
+    assert big_queries == small_queries, (small_queries, big_queries)
+    assert len(small_body["data"]["dashboard"]["tiles"]) == 2
+    assert (
+        httpx.post(
+            f"{spyglass.url}/graphql",
+            json={"query": NESTED, "variables": {"p": str(tenant["id"]), "id": big["id"]}},
+        ).json()["data"]
+        is None
+    )
