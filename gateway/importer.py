@@ -95,6 +95,7 @@ async def import_file(
         )
     ).scalar()
     await _record_persons(services, project_id, now)
+    await services.cache.bump_data_version(project_id)  # past data changed: cached results too
     _say("[4/4] identity events")
     merges = await _replay_identity_events(services, project_id, now)
     seconds = time.perf_counter() - started

@@ -13,6 +13,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -77,6 +78,13 @@ UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: Int!, $input: DashboardInput!
 UPDATE_TILE = """mutation ($p: String!, $d: Int!, $t: Int!, $layouts: JSON, $color: String) {
   updateDashboardTile(projectId: $p, dashboardId: $d, tileId: $t, layouts: $layouts,
                       color: $color) }"""
+COMPUTE = """query ($p: String!, $filters: JSON!, $refresh: JSON) {
+  r: insightResult(projectId: $p, filters: $filters, refresh: $refresh) {
+    result last_refresh: lastRefresh is_cached: isCached timezone filters_hash: filtersHash
+    filters } }"""
+# path → the insight kinds it serves (the first is the default)
+COMPUTED_PATHS = {"trend": ("TRENDS", "STICKINESS", "LIFECYCLE"), "funnel": ("FUNNELS",),
+                  "retention": ("RETENTION",), "path": ("PATHS",)}  # fmt: skip
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
 
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
@@ -324,15 +332,71 @@ async def dashboard_item(request: Request):
     return respond(request, data["dashboard"])
 
 
+async def request_filters(request: Request) -> dict:
+    """GET query strings (lists JSON-encoded) or a POST body: PostHog clients send both."""
+    filters = dict(request.query_params)
+    if request.method == "POST":
+        filters.update(await body(request))
+    return filters
+
+
+async def computed_insight(request: Request):
+    p, path = request.path_params["project_id"], request.path_params["kind"]
+    filters = await request_filters(request)
+    refresh = filters.pop("refresh", None)
+    kinds = COMPUTED_PATHS[path]
+    if str(filters.get("insight") or "").upper() not in kinds:
+        shown = str(filters.get("shown_as") or "").upper()
+        filters["insight"] = shown if shown in kinds else kinds[0]
+    data = (await run(request, COMPUTE, {"p": p, "filters": filters, "refresh": refresh}))["r"]
+    applied = data.pop("filters")
+    fmt = request.query_params.get("format")
+    if path == "trend" and (fmt == "csv" or (fmt is None and "text/csv" in request.headers.get(
+            "accept", ""))):  # fmt: skip
+        return trend_csv(data["result"] or [], applied)
+    return respond(request, {**data, "next": None})
+
+
+def trend_csv(series: list[dict], filters: dict) -> Response:
+    """PostHog's trend CSV: one row per series, a column per date label."""
+    rows = [{"series": (s.get("action") or {}).get("custom_name") or s.get("label"),
+             **dict(zip(s.get("labels") or [], s.get("data") or [], strict=False))}
+            for s in series]  # fmt: skip
+    header = list(rows[0]) if rows else ["series"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    since = str(filters.get("date_from") or "up until")[:10]
+    until = str(filters.get("date_to") or "now")[:10]
+    name = f"export ({since} -> {until}) from PostHog.csv"
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
 def _both(path: str, endpoint, methods: list[str]) -> list[Route]:
     """PostHog's router makes the trailing slash optional, with no redirect."""
     return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+
+
+class InsightKindConvertor(Convertor):
+    regex = "trend|funnel|retention|path"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("insight_kind", InsightKindConvertor())
 
 
 def routes() -> list[Route]:
     base = "/api/projects/{project_id}/insights"
     return [
         *_both(base + "/activity", insight_activity, ["GET"]),
+        *_both(base + "/{kind:insight_kind}", computed_insight, ["GET", "POST"]),
         *_both(base + "/{id:int}/activity", insight_activity, ["GET"]),
         *_both(base + "/{id:int}/viewed", insight_viewed, ["POST"]),
         *_both(base + "/{id:int}", insight_item, ["GET", "PATCH", "DELETE"]),

@@ -28,6 +28,7 @@ from strawberry.types import Info
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
 from gateway.services import Services
+from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
 from resolvers.insights import Insights, matches_list_filters
 
@@ -147,6 +148,37 @@ def insight_type(document: dict, project: dict) -> Insight:
         effective_privilege_level=37, timezone=project.get("timezone", "UTC"), is_cached=False,
         created_by_id=document["created_by"], last_modified_by_id=document["last_modified_by"],
     )  # fmt: skip
+
+
+@strawberry.type
+class InsightResult:
+    """A computed insight in PostHog's envelope."""
+
+    result: JSON | None
+    last_refresh: datetime | None
+    is_cached: bool
+    timezone: str
+    filters_hash: str
+    filters: JSON
+
+
+def result_type(envelope: dict) -> InsightResult:
+    refreshed = envelope["last_refresh"]
+    return InsightResult(
+        result=envelope["result"], is_cached=envelope["is_cached"],
+        last_refresh=datetime.fromisoformat(refreshed) if refreshed else None,
+        timezone=envelope["timezone"], filters_hash=envelope["filters_hash"],
+        filters=envelope["filters"],
+    )  # fmt: skip
+
+
+async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
+                   refresh) -> InsightResult:  # fmt: skip
+    project = await project_access(info, project_id, "insight:read")
+    services = info.context.services
+    envelope = await compute(services, services.cache, project, filters, kind=kind,
+                             refresh=refresh)  # fmt: skip
+    return result_type(envelope)
 
 
 @strawberry.type
@@ -332,6 +364,43 @@ class Query:
         page = documents[offset : offset + limit]
         return InsightPage(count=len(documents),
                            results=[insight_type(d, project) for d in page])  # fmt: skip
+
+    @strawberry.field(
+        description="Any insight from PostHog's filter JSON (`insight` picks the kind)."
+    )
+    async def insight_result(self, info: Info, project_id: str, filters: JSON,
+                             refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, None, refresh)
+
+    @strawberry.field
+    async def trends(self, info: Info, project_id: str, filters: JSON,
+                     refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "TRENDS", refresh)
+
+    @strawberry.field
+    async def stickiness(self, info: Info, project_id: str, filters: JSON,
+                         refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "STICKINESS", refresh)
+
+    @strawberry.field
+    async def lifecycle(self, info: Info, project_id: str, filters: JSON,
+                        refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "LIFECYCLE", refresh)
+
+    @strawberry.field
+    async def funnel(self, info: Info, project_id: str, filters: JSON,
+                     refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "FUNNELS", refresh)
+
+    @strawberry.field
+    async def retention(self, info: Info, project_id: str, filters: JSON,
+                        refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "RETENTION", refresh)
+
+    @strawberry.field
+    async def paths(self, info: Info, project_id: str, filters: JSON,
+                    refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "PATHS", refresh)
 
     @strawberry.field
     async def dashboard(self, info: Info, project_id: str, id: int) -> Dashboard:

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.cache import ResultCache
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.identity import IdentityCache
@@ -44,6 +45,7 @@ class Services:
     tenancy: Tenancy
     identity: IdentityCache
     writer: GroupCommitWriter
+    cache: ResultCache
 
     @classmethod
     async def open(
@@ -62,9 +64,11 @@ class Services:
             on_failure=lambda batch: identity.forget({row[0] for row in batch.events}),
         )
         writer.start()
-        return cls(settings, store, clock, metadata, tenancy, identity, writer)
+        cache = ResultCache(settings.cache_url)
+        return cls(settings, store, clock, metadata, tenancy, identity, writer, cache)
 
     async def close(self, *, close_store: bool = True) -> None:
         await self.writer.stop()
+        await self.cache.close()
         if close_store:
             await self.store.close()

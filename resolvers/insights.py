@@ -8,7 +8,6 @@ field, and every material change is one activity entry in the same INSERT.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from datetime import datetime
 from gateway.errors import NotFound, ValidationError
 from gateway.metadata import Entity, Metadata
 from resolvers.dashboards import Dashboards
+from resolvers.filters import filters_hash
 
 ENTITY = "insight"
 WRITABLE = ("name", "derived_name", "filters", "order", "deleted", "dashboards", "description",
@@ -42,12 +42,6 @@ def short_id_for(insight_id: int) -> str:
         n, digit = divmod(n, 62)
         out.append(_BASE62[digit])
     return "".join(reversed(out))
-
-
-def filters_hash(filters: dict, project_id: int) -> str:
-    """PostHog's legacy cache key shape: cache_ + md5(normalised filter JSON _ project)."""
-    text = json.dumps(filters, sort_keys=True, separators=(",", ":"))
-    return "cache_" + hashlib.md5(f"{text}_{project_id}".encode()).hexdigest()
 
 
 def _check(fields: dict) -> dict:

@@ -73,3 +73,53 @@ def clickhouse_cluster(tmp_path_factory) -> list[ClickHouseServer]:
     )
     yield servers
     stop_all(servers)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A throwaway redis-server on a free loopback port (skip, or fail in CI, without one)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+    )
+    if binary is None:
+        if os.environ.get(REQUIRE_SERVERS) == "1":
+            pytest.fail(
+                f"redis-server is not installed, and {REQUIRE_SERVERS}=1 requires it", pytrace=False
+            )
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
