@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from gateway import admin, rest
+from gateway import admin, graphiql, rest
 from gateway.auth import authenticate, presented_key, project_for
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
@@ -139,6 +139,9 @@ class GraphQLApp(GraphQL):
         caller = await authenticate(request, services) if await presented_key(request) else None
         return Context(services, caller)
 
+    async def render_graphql_ide(self, request):
+        return graphiql.page()  # self-hosted assets, never a CDN
+
 
 def _capture_routes() -> list[Route]:
     paths = ["/capture", "/batch", "/e", "/i/v0/e", "/track", "/engage", "/s"]
@@ -186,7 +189,8 @@ def create_app(
         Route("/api/users/@me/", users_me),
         Route("/_admin/command", admin_command, methods=["POST"]),
         *rest.routes(),
-        Route("/graphql", GraphQLApp(schema, graphql_ide=None), methods=["GET", "POST"]),
+        *graphiql.routes(),
+        Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         *_capture_routes(),
     ]
     app = Starlette(
