@@ -102,13 +102,22 @@ async def readyz(request: Request):
 
 
 def project_json(project: dict) -> dict:
-    return {**project, "organization": project["organization"]}
+    """PostHog's project shape (the fields Spyglass keeps)."""
+    return {**project, "organization": project["organization"], "team_id": project["id"],
+            "project_id": project["id"], "has_completed_onboarding_for": {}}  # fmt: skip
 
 
 async def project_detail(request: Request):
     services: Services = request.app.state.spyglass
     caller = await authenticate(request, services)
-    project = await project_for(caller, services, request.path_params["project_id"], "project:read")
+    raw_id = request.path_params["project_id"]
+    if request.method == "PATCH":  # settings: timezone, week start, test-account filters, ...
+        project = await project_for(caller, services, raw_id, "project:write")
+        updated = await services.tenancy.update_project(
+            project["id"], await rest.body(request), caller.user["id"]
+        )
+        return JSONResponse(project_json(updated))
+    project = await project_for(caller, services, raw_id, "project:read")
     return JSONResponse(project_json(project))
 
 
@@ -183,8 +192,8 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/api/projects/{project_id}", project_detail),
-        Route("/api/projects/{project_id}/", project_detail),
+        Route("/api/projects/{project_id}", project_detail, methods=["GET", "PATCH"]),
+        Route("/api/projects/{project_id}/", project_detail, methods=["GET", "PATCH"]),
         Route("/api/users/@me", users_me),
         Route("/api/users/@me/", users_me),
         Route("/_admin/command", admin_command, methods=["POST"]),

@@ -27,6 +27,50 @@ def default_test_account_filters(company_domain: str) -> list[dict]:
     return filters
 
 
+def check_project_settings(fields: dict) -> dict:
+    """The writable project settings (PostHog's names); anything malformed is a 400."""
+    import re
+
+    from gateway.errors import ValidationError
+    from resolvers.dates import zone
+    from resolvers.properties import parse_properties
+
+    out = {}
+    if "name" in fields:
+        if not isinstance(fields["name"], str) or not fields["name"].strip():
+            raise ValidationError("name must be a non-empty string", attr="name")
+        out["name"] = fields["name"]
+    if "timezone" in fields:
+        if not isinstance(fields["timezone"], str):
+            raise ValidationError("timezone must be a string", attr="timezone")
+        zone(fields["timezone"])
+        out["timezone"] = fields["timezone"]
+    if "week_start_day" in fields:
+        if fields["week_start_day"] not in (0, 1):
+            raise ValidationError("week_start_day must be 0 (Sunday) or 1 (Monday)",
+                                  attr="week_start_day")  # fmt: skip
+        out["week_start_day"] = fields["week_start_day"]
+    if "test_account_filters" in fields:
+        parse_properties(fields["test_account_filters"], "test_account_filters")
+        out["test_account_filters"] = fields["test_account_filters"] or []
+    if "path_cleaning_filters" in fields:
+        rules = fields["path_cleaning_filters"] or []
+        if not isinstance(rules, list):
+            raise ValidationError("path_cleaning_filters must be a list",
+                                  attr="path_cleaning_filters")  # fmt: skip
+        for index, rule in enumerate(rules):
+            attr = f"path_cleaning_filters[{index}]"
+            if not isinstance(rule, dict) or not isinstance(rule.get("regex"), str) or \
+                    not isinstance(rule.get("alias"), str):  # fmt: skip
+                raise ValidationError(f"{attr} needs a regex and an alias", attr=attr)
+            try:
+                re.compile(rule["regex"])
+            except re.error as exc:
+                raise ValidationError(f"{attr}: invalid regex: {exc}", attr=attr) from None
+        out["path_cleaning_filters"] = rules
+    return out
+
+
 class Tenancy:
     def __init__(self, metadata: Metadata, clock: Clock, secret: bytes):
         self.metadata = metadata
@@ -64,6 +108,20 @@ class Tenancy:
         )
         self._project_by_token[document["api_token"]] = project_id
         return document
+
+    async def update_project(self, project_id: int, fields: dict, user_id: int = 0) -> dict:
+        """Project settings, validated, as one new version under the project's lock."""
+        values = check_project_settings(fields)
+        async with self.metadata.lock("project", project_id):
+            entity = await self.metadata.get("project", project_id)
+            if entity is None:
+                from gateway.errors import NotFound
+
+                raise NotFound("Project not found.")
+            document = {**entity.document, **values}
+            await self.metadata.write("project", project_id, project_id, entity.version + 1,
+                                      document, activity="updated", user_id=user_id)  # fmt: skip
+            return document
 
     async def projects(self) -> list[dict]:
         return [e.document for e in await self.metadata.latest("project")]
