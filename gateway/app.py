@@ -21,7 +21,7 @@ from gateway.auth import authenticate, presented_key, project_for
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
 from gateway.config import Settings
-from gateway.errors import AuthenticationError, SpyglassError, ValidationError
+from gateway.errors import AuthenticationError, PayloadTooLarge, SpyglassError, ValidationError
 from gateway.migrations import pending_migrations
 from gateway.schema import Context, schema
 from gateway.services import Services
@@ -140,6 +140,30 @@ async def admin_command(request: Request):
     return JSONResponse({"result": result})
 
 
+_LIMITS = (("aliases found. Allowed", "too_many_aliases"),
+           ("tokens. Parsing aborted", "too_many_tokens"),
+           ("exceeds maximum operation depth", "too_deep"))  # fmt: skip
+
+
+def limit_code(message: str) -> str | None:
+    return next((code for text, code in _LIMITS if text in message), None)
+
+
+class BodyLimit:
+    """ASGI middleware: API and GraphQL bodies over the limit are refused with 413 up front."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/graphql")):
+            length = dict(scope["headers"]).get(b"content-length")
+            if length and length.isdigit() and int(length) > self.limit:
+                error = PayloadTooLarge(f"request body exceeds {self.limit} bytes", attr="body")
+                return await JSONResponse(error.to_json(), status_code=413)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 class GraphQLApp(GraphQL):
     """/graphql: the caller from the same credentials as REST (none → resolvers answer 401)."""
 
@@ -147,6 +171,18 @@ class GraphQLApp(GraphQL):
         services = request.app.state.spyglass
         caller = await authenticate(request, services) if await presented_key(request) else None
         return Context(services, caller)
+
+    def create_response(self, response_data, sub_response):
+        """A request over a limit (depth, aliases, tokens) is a 400 naming the limit."""
+        response = super().create_response(response_data, sub_response)
+        errors = response_data.get("errors") if isinstance(response_data, dict) else None
+        for error in errors or []:
+            code = limit_code(error.get("message", ""))
+            if code:
+                error["extensions"] = {**(error.get("extensions") or {}), "code": code}
+                response = super().create_response(response_data, sub_response)
+                response.status_code = 400
+        return response
 
     async def render_graphql_ide(self, request):
         return graphiql.page()  # self-hosted assets, never a CDN
@@ -205,7 +241,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestLog, dev_clock=dev_clock)],
+        middleware=[
+            Middleware(RequestLog, dev_clock=dev_clock),
+            Middleware(BodyLimit, limit=settings.max_api_body_bytes),
+        ],
         exception_handlers={SpyglassError: spyglass_error, Exception: unexpected_error},
     )
     app.state.admin_token = admin_token

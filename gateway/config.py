@@ -22,6 +22,7 @@ class Settings:
     query_timeout_s: float = 30.0  # max_execution_time for user-facing reads
     pool_size: int = 4  # chDB handles / driver connections
     max_body_bytes: int = 20 * 1024 * 1024  # PostHog's documented capture limit
+    max_api_body_bytes: int = 1024 * 1024  # REST and GraphQL request bodies
     ingest_flush_ms: int = 20  # group-commit window for event writes
     ingest_max_batch: int = 20_000  # events per group-committed insert
     secret_key: str = field(default="", repr=False)  # HMAC key for API-key hashes
