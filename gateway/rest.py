@@ -85,6 +85,17 @@ COMPUTE = """query ($p: String!, $filters: JSON!, $refresh: JSON) {
 # path → the insight kinds it serves (the first is the default)
 COMPUTED_PATHS = {"trend": ("TRENDS", "STICKINESS", "LIFECYCLE"), "funnel": ("FUNNELS",),
                   "retention": ("RETENTION",), "path": ("PATHS",)}  # fmt: skip
+ACTION = (
+    f"id name description steps deleted tags created_at: createdAt created_by: createdBy {USER}"
+)
+LIST_ACTIONS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
+  page: actions(projectId: $p, limit: $limit, offset: $offset) {{
+    count results {{ {ACTION} }} }} }}"""
+GET_ACTION = f"query ($p: String!, $id: Int!) {{ action(projectId: $p, id: $id) {{ {ACTION} }} }}"
+CREATE_ACTION = f"""mutation ($p: String!, $input: JSON!) {{
+  action: createAction(projectId: $p, input: $input) {{ {ACTION} }} }}"""
+UPDATE_ACTION = f"""mutation ($p: String!, $id: Int!, $input: JSON!) {{
+  action: updateAction(projectId: $p, id: $id, input: $input) {{ {ACTION} }} }}"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
 
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
@@ -228,16 +239,8 @@ async def insights_collection(request: Request):
         "dashboards": _json_ids(dashboards, "dashboards") if dashboards else None,
     }  # fmt: skip
     page = (await run(request, LIST_INSIGHTS, variables))["page"]
-    count = page["count"]
-    payload = {
-        "count": count,
-        "next": page_url(request, limit=limit, offset=offset + limit)
-        if offset + limit < count else None,
-        "previous": None if offset == 0 else page_url(
-            request, limit=limit, offset=max(offset - limit, 0) or None),
-        "results": page["results"],
-    }  # fmt: skip
-    return respond(request, payload, rows=page["results"])
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
 
 
 def _json_ids(text: str, attr: str) -> list[int]:
@@ -291,6 +294,41 @@ async def insight_activity(request: Request):
     return respond(request, payload, rows=data["results"])
 
 
+def _limit_offset_page(request: Request, page: dict, limit: int, offset: int) -> dict:
+    count = page["count"]
+    return {
+        "count": count,
+        "next": page_url(request, limit=limit, offset=offset + limit)
+        if offset + limit < count else None,
+        "previous": None if offset == 0 else page_url(
+            request, limit=limit, offset=max(offset - limit, 0) or None),
+        "results": page["results"],
+    }  # fmt: skip
+
+
+async def actions_collection(request: Request):
+    p = request.path_params["project_id"]
+    if request.method == "POST":
+        data = await run(request, CREATE_ACTION, {"p": p, "input": await body(request)})
+        return respond(request, data["action"], status=201)
+    q = request.query_params
+    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
+    page = (await run(request, LIST_ACTIONS, {"p": p, "limit": limit, "offset": offset}))["page"]
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
+
+
+async def action_item(request: Request):
+    p, action_id = request.path_params["project_id"], request.path_params["id"]
+    if request.method == "DELETE":
+        await authenticate(request, request.app.state.spyglass)
+        return Response(status_code=405)
+    if request.method == "PATCH":
+        variables = {"p": p, "id": action_id, "input": await body(request)}
+        return respond(request, (await run(request, UPDATE_ACTION, variables))["action"])
+    return respond(request, (await run(request, GET_ACTION, {"p": p, "id": action_id}))["action"])
+
+
 async def dashboards_collection(request: Request):
     p = request.path_params["project_id"]
     if request.method == "POST":
@@ -300,16 +338,8 @@ async def dashboards_collection(request: Request):
     q = request.query_params
     limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
     page = (await run(request, LIST_DASHBOARDS, {"p": p, "limit": limit, "offset": offset}))["page"]
-    count = page["count"]
-    payload = {
-        "count": count,
-        "next": page_url(request, limit=limit, offset=offset + limit)
-        if offset + limit < count else None,
-        "previous": None if offset == 0 else page_url(
-            request, limit=limit, offset=max(offset - limit, 0) or None),
-        "results": page["results"],
-    }  # fmt: skip
-    return respond(request, payload, rows=page["results"])
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
 
 
 async def dashboard_item(request: Request):
@@ -407,4 +437,8 @@ def routes() -> list[Route]:
             ["GET", "PATCH", "DELETE"],
         ),
         *_both("/api/projects/{project_id}/dashboards", dashboards_collection, ["GET", "POST"]),
+        *_both(
+            "/api/projects/{project_id}/actions/{id:int}", action_item, ["GET", "PATCH", "DELETE"]
+        ),
+        *_both("/api/projects/{project_id}/actions", actions_collection, ["GET", "POST"]),
     ]

@@ -28,6 +28,7 @@ from strawberry.types import Info
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
 from gateway.services import Services
+from resolvers.actions import Actions
 from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
 from resolvers.insights import Insights, matches_list_filters
@@ -151,6 +152,35 @@ def insight_type(document: dict, project: dict) -> Insight:
 
 
 @strawberry.type
+class Action:
+    id: int
+    name: str
+    description: str
+    steps: JSON
+    deleted: bool
+    created_at: datetime
+    tags: list[str]
+    created_by_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> User | None:
+        return _user(await info.context.users().load(self.created_by_id))
+
+
+def action_type(document: dict) -> Action:
+    return Action(id=document["id"], name=document["name"], description=document["description"],
+                  steps=document["steps"], deleted=document["deleted"], tags=document["tags"],
+                  created_at=datetime.fromisoformat(document["created_at"]),
+                  created_by_id=document["created_by"])  # fmt: skip
+
+
+@strawberry.type
+class ActionPage:
+    count: int
+    results: list[Action]
+
+
+@strawberry.type
 class InsightResult:
     """A computed insight in PostHog's envelope."""
 
@@ -176,8 +206,9 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
                    refresh) -> InsightResult:  # fmt: skip
     project = await project_access(info, project_id, "insight:read")
     services = info.context.services
+    actions = await Actions(services.metadata).by_id(project["id"])
     envelope = await compute(services, services.cache, project, filters, kind=kind,
-                             refresh=refresh)  # fmt: skip
+                             refresh=refresh, actions=actions)  # fmt: skip
     return result_type(envelope)
 
 
@@ -318,6 +349,12 @@ class InsightInput:
         return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
+def _object(value) -> dict:
+    if not isinstance(value, dict):
+        raise ValidationError("input must be an object", attr="input")
+    return value
+
+
 def _insights(info: Info) -> Insights:
     return Insights(info.context.services.metadata)
 
@@ -403,6 +440,22 @@ class Query:
         return await computed(info, project_id, filters, "PATHS", refresh)
 
     @strawberry.field
+    async def actions(self, info: Info, project_id: str, limit: int = 100,
+                      offset: int = 0) -> ActionPage:  # fmt: skip
+        project = await project_access(info, project_id, "action:read")
+        limit, offset = _page(limit, offset)
+        documents = await Actions(info.context.services.metadata).all(project["id"])
+        return ActionPage(
+            count=len(documents),
+            results=[action_type(d) for d in documents[offset : offset + limit]],
+        )
+
+    @strawberry.field
+    async def action(self, info: Info, project_id: str, id: int) -> Action:
+        project = await project_access(info, project_id, "action:read")
+        return action_type(await Actions(info.context.services.metadata).get(project["id"], id))
+
+    @strawberry.field
     async def dashboard(self, info: Info, project_id: str, id: int) -> Dashboard:
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
@@ -446,6 +499,22 @@ class Mutation:
         user_id = info.context.caller.user["id"]
         document = await _insights(info).update(project["id"], id, user_id, input.given())
         return insight_type(document, project)
+
+    @strawberry.mutation
+    async def create_action(self, info: Info, project_id: str, input: JSON) -> Action:
+        project = await project_access(info, project_id, "action:write")
+        document = await Actions(info.context.services.metadata).create(
+            project["id"], info.context.caller.user["id"], _object(input)
+        )
+        return action_type(document)
+
+    @strawberry.mutation
+    async def update_action(self, info: Info, project_id: str, id: int, input: JSON) -> Action:
+        project = await project_access(info, project_id, "action:write")
+        document = await Actions(info.context.services.metadata).update(
+            project["id"], id, info.context.caller.user["id"], _object(input)
+        )
+        return action_type(document)
 
     @strawberry.mutation
     async def create_dashboard(self, info: Info, project_id: str,
