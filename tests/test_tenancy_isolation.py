@@ -1,0 +1,93 @@
+"""No key reaches another project: every REST path and every GraphQL field is tried with one
+tenant's key against another tenant's project and ids."""
+
+import httpx
+import pytest
+
+from tests.test_insights_api import client
+
+
+@pytest.fixture(scope="module")
+def two_tenants(spyglass):
+    mine, theirs = spyglass.new_project(), spyglass.new_project()
+    with client(spyglass, theirs) as c:
+        p = theirs["id"]
+        board = c.post(f"/api/projects/{p}/dashboards/", json={"name": "Theirs"}).json()
+        insight = c.post(f"/api/projects/{p}/insights/",
+                         json={"name": "Theirs", "dashboards": [board["id"]]}).json()  # fmt: skip
+        action = c.post(f"/api/projects/{p}/actions/", json={"name": "Theirs"}).json()
+    return mine, theirs, {"insight": insight["id"], "dashboard": board["id"],
+                          "action": action["id"]}  # fmt: skip
+
+
+ENDPOINTS = [
+    ("GET", "/api/projects/{p}/"), ("PATCH", "/api/projects/{p}/"),
+    ("GET", "/api/projects/{p}/insights/"), ("POST", "/api/projects/{p}/insights/"),
+    ("GET", "/api/projects/{p}/insights/{insight}/"),
+    ("PATCH", "/api/projects/{p}/insights/{insight}/"),
+    ("DELETE", "/api/projects/{p}/insights/{insight}/"),
+    ("GET", "/api/projects/{p}/insights/{insight}/activity/"),
+    ("POST", "/api/projects/{p}/insights/{insight}/viewed/"),
+    ("GET", "/api/projects/{p}/insights/activity/"),
+    ("GET", "/api/projects/{p}/insights/trend/"), ("POST", "/api/projects/{p}/insights/trend/"),
+    ("GET", "/api/projects/{p}/insights/funnel/"), ("POST", "/api/projects/{p}/insights/funnel/"),
+    ("GET", "/api/projects/{p}/insights/retention/"),
+    ("GET", "/api/projects/{p}/insights/path/"), ("POST", "/api/projects/{p}/insights/path/"),
+    ("GET", "/api/projects/{p}/dashboards/"), ("POST", "/api/projects/{p}/dashboards/"),
+    ("GET", "/api/projects/{p}/dashboards/{dashboard}/"),
+    ("PATCH", "/api/projects/{p}/dashboards/{dashboard}/"),
+    ("GET", "/api/projects/{p}/actions/"), ("POST", "/api/projects/{p}/actions/"),
+    ("GET", "/api/projects/{p}/actions/{action}/"),
+    ("PATCH", "/api/projects/{p}/actions/{action}/"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "template"), ENDPOINTS)
+def test_another_projects_path_is_refused(spyglass, two_tenants, method, template):
+    mine, theirs, ids = two_tenants
+    path = template.format(p=theirs["id"], **ids)
+    with client(spyglass, mine) as c:
+        r = c.request(
+            method, path, json={"name": "hijack"} if method in ("POST", "PATCH") else None
+        )
+    # DELETE is refused outright (405) before any lookup, as PostHog does.
+    assert r.status_code == (405 if method == "DELETE" else 403), (path, r.text)
+
+
+@pytest.mark.parametrize(("method", "template"),
+                         [e for e in ENDPOINTS if "{insight}" in e[1] or "{dashboard}" in e[1]
+                          or "{action}" in e[1]])  # fmt: skip
+def test_another_projects_ids_do_not_exist_in_mine(spyglass, two_tenants, method, template):
+    mine, theirs, ids = two_tenants
+    path = template.format(p=mine["id"], **ids)
+    with client(spyglass, mine) as c:
+        r = c.request(
+            method, path, json={"name": "hijack"} if method in ("POST", "PATCH") else None
+        )
+    assert r.status_code in ((405,) if method == "DELETE" else (404,)), (path, r.text)
+    with client(spyglass, theirs) as c:  # and nothing of theirs changed
+        assert (
+            c.get(f"/api/projects/{theirs['id']}/insights/{ids['insight']}/").json()["name"]
+            == "Theirs"
+        )
+
+
+GRAPHQL = [
+    'insight(projectId: "{p}", id: {insight}) {{ id }}', 'insights(projectId: "{p}") {{ count }}',
+    'insightActivity(projectId: "{p}") {{ totalCount }}', 'dashboard(projectId: "{p}", id: '
+    "{dashboard}) {{ id }}", 'dashboards(projectId: "{p}") {{ count }}',
+    'actions(projectId: "{p}") {{ count }}', 'action(projectId: "{p}", id: {action}) {{ id }}',
+    'trends(projectId: "{p}", filters: {{}}) {{ isCached }}',
+    'funnel(projectId: "{p}", filters: {{}}) {{ isCached }}',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", GRAPHQL)
+def test_graphql_fields_refuse_another_project(spyglass, two_tenants, field):
+    mine, theirs, ids = two_tenants
+    query = "query { " + field.format(p=theirs["id"], **ids) + " }"
+    r = httpx.post(f"{spyglass.url}/graphql", json={"query": query},
+                   headers={"Authorization": f"Bearer {mine['key']}"})  # fmt: skip
+    body = r.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "permission_denied", body
