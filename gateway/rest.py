@@ -45,9 +45,9 @@ query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: Stri
     count results {{ {INSIGHT} }}
   }}
 }}"""
-GET_INSIGHT = (
-    f"query ($p: String!, $id: Int!) {{ insight(projectId: $p, id: $id) {{ {INSIGHT} }} }}"
-)
+GET_INSIGHT = f"""query ($p: String!, $id: Int!, $fromDashboard: Int, $refresh: JSON) {{
+  insight(projectId: $p, id: $id, fromDashboard: $fromDashboard, refresh: $refresh) {{
+    {INSIGHT} color layouts }} }}"""
 CREATE_INSIGHT = f"""mutation ($p: String!, $input: InsightInput!) {{
   insight: createInsight(projectId: $p, input: $input) {{ {INSIGHT} }} }}"""
 UPDATE_INSIGHT = f"""mutation ($p: String!, $id: Int!, $input: InsightInput!) {{
@@ -261,9 +261,14 @@ async def insight_item(request: Request):
     if request.method == "PATCH":
         variables = {"p": p, "id": insight_id, "input": _as_input(await body(request))}
         return respond(request, (await run(request, UPDATE_INSIGHT, variables))["insight"])
-    return respond(
-        request, (await run(request, GET_INSIGHT, {"p": p, "id": insight_id}))["insight"]
-    )
+    q = request.query_params
+    variables = {"p": p, "id": insight_id,
+                 "fromDashboard": int_param(q.get("from_dashboard"), "from_dashboard"),
+                 "refresh": q.get("refresh")}  # fmt: skip
+    insight = (await run(request, GET_INSIGHT, variables))["insight"]
+    if variables["fromDashboard"] is None:  # tile fields only in a dashboard's context
+        insight.pop("color"), insight.pop("layouts")
+    return respond(request, insight)
 
 
 async def insight_viewed(request: Request):

@@ -7,6 +7,7 @@ keep their PostHog `code` in `extensions`; anything else is masked.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -107,9 +108,7 @@ class Insight:
     order: int | None
     deleted: bool
     dashboards: list[int]
-    last_refresh: datetime | None
     refreshing: bool
-    result: JSON | None
     created_at: datetime
     description: str | None
     updated_at: datetime
@@ -121,9 +120,13 @@ class Insight:
     effective_restriction_level: int
     effective_privilege_level: int
     timezone: str
-    is_cached: bool
-    created_by_id: strawberry.Private[int]
-    last_modified_by_id: strawberry.Private[int]
+    color: str | None = None  # with from_dashboard: the tile's
+    layouts: JSON | None = None  # with from_dashboard: the tile's
+    created_by_id: strawberry.Private[int] = 0
+    last_modified_by_id: strawberry.Private[int] = 0
+    project: strawberry.Private[dict | None] = None
+    refresh: strawberry.Private[object] = "force_cache"
+    envelope: strawberry.Private[object] = None
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -133,21 +136,67 @@ class Insight:
     async def last_modified_by(self, info: Info) -> User | None:
         return _user(await info.context.users().load(self.last_modified_by_id))
 
+    async def _computed(self, info: Info) -> dict:
+        """The insight's result: from the cache, or computed when `refresh` asks (once)."""
+        if self.envelope is None:
+            self.envelope = asyncio.ensure_future(self._compute(info))
+        return await asyncio.shield(self.envelope)
 
-def insight_type(document: dict, project: dict) -> Insight:
+    async def _compute(self, info: Info) -> dict:
+        services = info.context.services
+        empty = {"result": None, "last_refresh": None, "is_cached": False}
+        if not (self.filters.get("events") or self.filters.get("actions")) and \
+                self.filters.get("insight", "TRENDS") not in ("RETENTION", "PATHS"):  # fmt: skip
+            return empty
+        try:
+            actions = await Actions(services.metadata).by_id(self.project["id"])
+            return await compute(services, services.cache, self.project, self.filters,
+                                 refresh=self.refresh, actions=actions)  # fmt: skip
+        except SpyglassError:
+            if self.refresh == "force_cache":
+                return empty  # a saved insight that cannot be read from cache just has none
+            raise
+
+    @strawberry.field
+    async def result(self, info: Info) -> JSON | None:
+        return (await self._computed(info))["result"]
+
+    @strawberry.field
+    async def last_refresh(self, info: Info) -> datetime | None:
+        refreshed = (await self._computed(info))["last_refresh"]
+        return datetime.fromisoformat(refreshed) if refreshed else None
+
+    @strawberry.field
+    async def is_cached(self, info: Info) -> bool:
+        return (await self._computed(info))["is_cached"]
+
+
+def insight_type(
+    document: dict,
+    project: dict,
+    *,
+    refresh="force_cache",
+    tile: dict | None = None,
+    dashboard_filters: dict | None = None,
+) -> Insight:
+    filters = document["filters"]
+    if dashboard_filters:  # PostHog: the dashboard's filters win over the insight's
+        filters = {**filters, **{k: v for k, v in dashboard_filters.items() if v is not None}}
     return Insight(
         id=document["id"], short_id=document["short_id"], name=document["name"],
-        derived_name=document["derived_name"], filters=document["filters"],
+        derived_name=document["derived_name"], filters=filters,
         filters_hash=document["filters_hash"], order=document["order"],
-        deleted=document["deleted"], dashboards=document["dashboards"], last_refresh=None,
-        refreshing=False, result=None, created_at=datetime.fromisoformat(document["created_at"]),
+        deleted=document["deleted"], dashboards=document["dashboards"],
+        refreshing=False, created_at=datetime.fromisoformat(document["created_at"]),
         description=document["description"],
         updated_at=datetime.fromisoformat(document["updated_at"]), tags=document["tags"],
         favorited=document["favorited"], saved=document["saved"],
         last_modified_at=datetime.fromisoformat(document["last_modified_at"]),
         is_sample=document["is_sample"], effective_restriction_level=21,
-        effective_privilege_level=37, timezone=project.get("timezone", "UTC"), is_cached=False,
+        effective_privilege_level=37, timezone=project.get("timezone", "UTC"),
+        color=(tile or {}).get("color"), layouts=(tile or {}).get("layouts") if tile else None,
         created_by_id=document["created_by"], last_modified_by_id=document["last_modified_by"],
+        project=project, refresh=refresh,
     )  # fmt: skip
 
 
@@ -371,7 +420,8 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
 class Query:
     @strawberry.field
     async def insight(self, info: Info, project_id: str, id: int | None = None,
-                      short_id: str | None = None) -> Insight:  # fmt: skip
+                      short_id: str | None = None, from_dashboard: int | None = None,
+                      refresh: JSON | None = None) -> Insight:  # fmt: skip
         project = await project_access(info, project_id, "insight:read")
         if id is not None:
             document = await _insights(info).get(project["id"], id)
@@ -379,7 +429,18 @@ class Query:
             document = await _insights(info).get_by_short_id(project["id"], short_id)
         else:
             raise ValidationError("id or shortId is required", attr="id")
-        return insight_type(document, project)
+        tile, dashboard_filters = None, None
+        if from_dashboard is not None:
+            boards = Dashboards(info.context.services.metadata)
+            dashboard = await boards.get(project["id"], from_dashboard)
+            tiles = [t for t in await boards.tiles_of(project["id"], from_dashboard)
+                     if t["insight_id"] == document["id"]]  # fmt: skip
+            if not tiles:
+                raise ValidationError("the insight is not on that dashboard",
+                                      attr="from_dashboard")  # fmt: skip
+            tile, dashboard_filters = tiles[0], dashboard.get("filters") or {}
+        return insight_type(document, project, tile=tile, dashboard_filters=dashboard_filters,
+                            refresh="force_cache" if refresh is None else refresh)  # fmt: skip
 
     @strawberry.field
     async def insights(self, info: Info, project_id: str, limit: int = 100, offset: int = 0,

@@ -116,3 +116,25 @@ def test_one_graphql_request_reads_a_dashboard_with_tiles_and_insights(spyglass,
         ).json()["data"]
         is None
     )
+
+
+def test_from_dashboard_merges_the_dashboards_filters_and_adds_the_tile(spyglass, tenant):
+    with client(spyglass, tenant) as c:
+        board = new_dashboard(c, tenant["id"], filters={"date_from": "-30d"})
+        insight = create(
+            c,
+            tenant["id"],
+            dashboards=[board["id"]],
+            filters={"events": [{"id": "$pageview"}], "date_from": "-7d"},
+        )
+        tile = c.get(f"/api/projects/{tenant['id']}/dashboards/{board['id']}/").json()["tiles"][0]
+        c.patch(f"/api/projects/{tenant['id']}/dashboards/{board['id']}/",
+                json={"tiles": [{"id": tile["id"], "color": "green"}]})  # fmt: skip
+        url = f"/api/projects/{tenant['id']}/insights/{insight['id']}/"
+        plain = c.get(url).json()
+        in_context = c.get(url, params={"from_dashboard": board["id"]}).json()
+        elsewhere = new_dashboard(c, tenant["id"])
+        wrong = c.get(url, params={"from_dashboard": elsewhere["id"]})
+    assert plain["filters"]["date_from"] == "-7d" and "color" not in plain
+    assert in_context["filters"]["date_from"] == "-30d" and in_context["color"] == "green"
+    assert wrong.status_code == 400 and wrong.json()["attr"] == "from_dashboard"
