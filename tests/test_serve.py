@@ -108,3 +108,25 @@ def test_every_acknowledged_event_survives_sigkill_exactly_once(tmp_path):
     assert acknowledged <= set(counts)
     assert max(counts.values()) == 1
     assert len(counts) == sum(len(b) for b in sent)
+
+
+def test_users_and_keys_from_the_cli_while_the_server_runs(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        project = server.cli("projects", "create", "Keys")
+        user = server.cli("users", "create", "ops@example.com", "--organization",
+                          str(project["organization"]))  # fmt: skip
+        made = server.cli("keys", "create", "--user", str(user["id"]), "--scopes", "insight:read")
+        key = made["key"]
+        assert key.startswith("phx_") and "secure_value" not in made
+        listed = server.cli("keys", "list")
+        assert [k["mask_value"] for k in listed] == [made["mask_value"]]
+        assert all(key not in json.dumps(k) for k in listed)  # shown once, stored hashed
+        url = f"{server.url}/api/projects/{project['id']}/insights/"
+        auth = {"Authorization": f"Bearer {key}"}
+        assert httpx.get(url, headers=auth).status_code == 200
+        assert httpx.post(url, json={"name": "x"}, headers=auth).status_code == 403
+        server.cli("keys", "revoke", str(made["id"]))
+        assert httpx.get(url, headers=auth).status_code == 401
+    finally:
+        server.stop()
