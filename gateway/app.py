@@ -69,7 +69,10 @@ class RequestLog:
 
 
 async def spyglass_error(request: Request, exc: SpyglassError):
-    return JSONResponse(exc.to_json(), status_code=exc.status)
+    response = JSONResponse(exc.to_json(), status_code=exc.status)
+    if getattr(exc, "retry_after", None) is not None:
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return response
 
 
 async def unexpected_error(request: Request, exc: Exception):

@@ -51,6 +51,7 @@ async def authenticate(request: Request, services: Services) -> Caller:
             "Authentication credentials were not provided.", code="not_authenticated"
         )
     record = await services.tenancy.key_record(key)
+    services.rate_limiter.check(record["id"], record.get("rate_limit_per_minute"))
     user = await services.metadata.get("user", record["user_id"])
     if user is None:
         raise AuthenticationError("Personal API key is invalid.", code="authentication_failed")

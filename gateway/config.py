@@ -23,6 +23,7 @@ class Settings:
     pool_size: int = 4  # chDB handles / driver connections
     max_body_bytes: int = 20 * 1024 * 1024  # PostHog's documented capture limit
     max_api_body_bytes: int = 1024 * 1024  # REST and GraphQL request bodies
+    rate_limit_per_minute: int = 1200  # per personal API key (keys may carry their own)
     ingest_flush_ms: int = 20  # group-commit window for event writes
     ingest_max_batch: int = 20_000  # events per group-committed insert
     secret_key: str = field(default="", repr=False)  # HMAC key for API-key hashes
@@ -50,6 +51,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Settings:
         pool_size=int(env.get("SPYGLASS_POOL_SIZE", "4")),
         secret_key=env.get("SPYGLASS_SECRET_KEY", ""),
         log_level=env.get("SPYGLASS_LOG_LEVEL", "info"),
+        rate_limit_per_minute=int(env.get("SPYGLASS_RATE_LIMIT", "1200")),
     )
     values.update(overrides)
     return Settings(**values)

@@ -16,6 +16,7 @@ from gateway.config import Settings
 from gateway.identity import IdentityCache
 from gateway.metadata import Metadata
 from gateway.migrations import migrate
+from gateway.ratelimit import RateLimiter
 from gateway.store import Store, open_store
 from gateway.tenancy import Tenancy
 from gateway.writer import GroupCommitWriter
@@ -46,6 +47,7 @@ class Services:
     identity: IdentityCache
     writer: GroupCommitWriter
     cache: ResultCache
+    rate_limiter: RateLimiter
 
     @classmethod
     async def open(
@@ -65,7 +67,8 @@ class Services:
         )
         writer.start()
         cache = ResultCache(settings.cache_url)
-        return cls(settings, store, clock, metadata, tenancy, identity, writer, cache)
+        limiter = RateLimiter(settings.rate_limit_per_minute)
+        return cls(settings, store, clock, metadata, tenancy, identity, writer, cache, limiter)
 
     async def close(self, *, close_store: bool = True) -> None:
         await self.writer.stop()

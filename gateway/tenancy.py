@@ -148,6 +148,7 @@ class Tenancy:
         label: str,
         scopes: list[str] | None = None,
         projects: list[int] | None = None,
+        rate_limit_per_minute: int | None = None,
     ) -> tuple[str, dict]:
         """Return (the key, shown this once; its stored record)."""
         key = "phx_" + secrets.token_urlsafe(32)
@@ -155,7 +156,7 @@ class Tenancy:
             "user_id": user_id, "label": label, "secure_value": self.hash_key(key),
             "mask_value": f"phx_...{key[-4:]}", "scopes": scopes or [],
             "scoped_teams": projects or [], "created_at": self.clock.now().isoformat(),
-            "revoked": False,
+            "revoked": False, "rate_limit_per_minute": rate_limit_per_minute,
         })  # fmt: skip
         return key, entity.document
 
