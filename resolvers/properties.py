@@ -126,7 +126,7 @@ def parse_property(raw, attr: str) -> Property:
     elif raw.get("negation"):
         _fail(f"{attr}: operator {operator} cannot be negated", f"{attr}.negation")
     if kind == "cohort":
-        operator = "in" if operator in ("exact", "in") else operator
+        operator = {"exact": "in", "is_not": "not_in"}.get(operator, operator)
         if operator not in ("in", "not_in"):
             _fail(f"{attr}: cohort filters take operator in or not_in", f"{attr}.operator")
         try:

@@ -54,6 +54,9 @@ class Context:
     project_param: str = "{project_id:UInt64}"
     events: str = "e"  # alias of the events table
     person: str = "e.person_id"  # SQL for the event's person (merges applied by the caller)
+    cohorts: dict | None = None  # id → cohort document, for cohort filters
+    actions: dict | None = None  # id → action document, for behavioural cohort criteria
+    now: datetime | None = None  # behavioural cohort windows end here
 
 
 def json_path(key: str) -> str:
@@ -210,11 +213,23 @@ def _session_property(p: Property, params: Params, ctx: Context, attr: str) -> s
     return _folded(p, _template("session_duration.sql"), "session_id", session, params, attr)
 
 
+def _cohort_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    from resolvers.cohorts import Compiler
+
+    now = ctx.now or datetime.now(UTC)
+    members = Compiler(params, ctx.cohorts or {}, ctx.actions or {}, now).members(
+        p.value, f"{attr}.value"
+    )
+    inside = f"{ctx.person} IN ({members})"
+    return f"({inside})" if p.operator == "in" else f"(NOT {inside})"
+
+
 _COMPILERS = {
     "event": _event_property,
     "person": _person_property,
     "group": _group_property,
     "session": _session_property,
+    "cohort": _cohort_property,
 }
 
 

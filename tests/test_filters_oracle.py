@@ -120,6 +120,75 @@ def world_of(messages: list[dict], merges: dict) -> World:
     return World(events=events, now=BASE + timedelta(days=30), group_properties=groups)
 
 
+def cohort_definitions() -> list[dict]:
+    """One cohort of each kind; the log spans ~3 days ending ~27 days before `now`."""
+
+    def behaviour(value, key, **extra):
+        return {"type": "behavioral", "value": value, "key": key, "event_type": "events",
+                **extra}  # fmt: skip
+
+    days = {"time_interval": "day"}
+    return [
+        {"name": "clicked", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("performed_event", "click", time_value=40, **days)]}}},
+        {"name": "3+ pageviews", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("performed_event_multiple", "$pageview", time_value=40, operator="gte",
+                      operator_value=3, **days)]}}},
+        {"name": "at most 1 sign-up", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("performed_event_multiple", "signed_up", time_value=40, operator="lte",
+                      operator_value=1, **days)]}}},
+        {"name": "new sign-ups", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("performed_event_first_time", "signed_up", time_value=40, **days)]}}},
+        {"name": "stopped", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("stopped_performing_event", "$pageview", time_value=40,
+                      seq_time_value=28, seq_time_interval="day", **days)]}}},
+        {"name": "restarted", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("restarted_performing_event", "click", time_value=29,
+                      seq_time_value=27, seq_time_interval="day", **days)]}}},
+        {"name": "regulars", "filters": {"properties": {"type": "AND", "values": [
+            behaviour("performed_event_regularly", "$pageview", time_value=1, total_periods=35,
+                      min_periods=2, operator="gte", operator_value=1, **days)]}}},
+        {"name": "planners who clicked", "filters": {"properties": {"type": "OR", "values": [
+            {"type": "AND", "values": [{"type": "person", "key": "plan", "operator": "is_set"},
+                                       behaviour("performed_event", "click", time_value=40,
+                                                 event_filters=[{"key": "a", "operator":
+                                                                 "is_set"}], **days)]},
+            {"type": "AND", "values": [{"type": "person", "key": "age", "operator": "gt",
+                                        "value": 1}]}]}}},
+        {"name": "legacy", "groups": [
+            {"event_id": "click", "days": 40, "count": 2, "count_operator": "gte"},
+            {"properties": [{"key": "email", "operator": "icontains", "value": "a",
+                             "type": "person"}]}]},
+        {"name": "static", "is_static": True, "csv": "distinct_id\nanon-1\nuser-0\nnobody\n"},
+    ]  # fmt: skip
+
+
+def make_cohorts(spyglass, tenant, world: World, merges: dict) -> list[int]:
+    """The same cohorts in the engine (metadata) and in the oracle's world."""
+    from resolvers.cohorts import Cohorts
+    from tests.oracles.model import Cohort
+
+    cohorts = Cohorts(spyglass.services.metadata)
+    ids = []
+    for definition in cohort_definitions():
+        csv_text = definition.pop("csv", None)
+        made = spyglass.run(cohorts.create(tenant["id"], tenant["user"]["id"], definition))
+        if csv_text is not None:
+            spyglass.run(cohorts.upload_csv(tenant["id"], made["id"], csv_text))
+            people = {merges.get(d, d) for d in csv_text.split()[1:]}
+            world.cohorts[made["id"]] = Cohort(made["id"], person_ids=frozenset(people))
+        else:
+            filters = definition.get("filters") or {"groups": definition["groups"]}
+            world.cohorts[made["id"]] = Cohort(made["id"], filters=filters)
+        ids.append(made["id"])
+    # A cohort made of another: everyone not in "clicked".
+    nested = {"name": "not clicked", "filters": {"properties": {"type": "AND", "values": [
+        {"type": "cohort", "key": "id", "value": ids[0], "negation": True}]}}}  # fmt: skip
+    made = spyglass.run(cohorts.create(tenant["id"], tenant["user"]["id"], nested))
+    world.cohorts[made["id"]] = Cohort(made["id"], filters=nested["filters"])
+    return [*ids, made["id"]]
+
+
 class Dataset(tuple):
     def __repr__(self) -> str:  # hypothesis prints arguments; the log itself is noise
         return "<dataset seed=7>"
@@ -133,7 +202,12 @@ def dataset(spyglass):
         spyglass.url + "/batch/", json={"api_key": tenant["token"], "batch": messages}, timeout=60
     )
     assert r.status_code == 200 and "rejected" not in r.json(), r.text
-    return Dataset((tenant, world_of(messages, merges)))
+    world = world_of(messages, merges)
+    make_cohorts(spyglass, tenant, world, merges)
+    from resolvers.cohorts import Cohorts
+
+    cohorts = spyglass.run(Cohorts(spyglass.services.metadata).by_id(tenant["id"]))
+    return Dataset((tenant, world, cohorts))
 
 
 # -- random filters -------------------------------------------------------------------------
@@ -165,9 +239,28 @@ def value_for(draw, operator: str):
     return None
 
 
+def with_cohort_ids(tree, ids: list[int]):
+    """Cohort leaves carry an index into the dataset's cohorts; swap in the real ids."""
+    if isinstance(tree, list):
+        return [with_cohort_ids(t, ids) for t in tree]
+    if isinstance(tree, dict) and "values" in tree:
+        return {**tree, "values": with_cohort_ids(tree["values"], ids)}
+    if isinstance(tree, dict) and tree.get("type") == "cohort":
+        return {**tree, "value": ids[tree["value"] % len(ids)]}
+    return tree
+
+
 @st.composite
 def leaf(draw):
-    kind = draw(st.sampled_from(["event", "event", "event", "person", "group", "session"]))
+    kind = draw(st.sampled_from(["event", "event", "event", "person", "group", "session",
+                                 "cohort"]))  # fmt: skip
+    if kind == "cohort":
+        return {
+            "type": "cohort",
+            "key": "id",
+            "value": draw(st.integers(0, 20)),
+            "operator": draw(st.sampled_from(["in", "not_in", "exact", "is_not"])),
+        }
     if kind == "session":
         operator = draw(st.sampled_from(["gt", "lt", "gte", "exact", "is_not", "is_set",
                                          "is_not_set", "between"]))  # fmt: skip
@@ -210,9 +303,11 @@ OVERRIDES_JOIN = (
 )
 
 
-def engine_matches(spyglass, tenant, properties) -> set[str]:
+def engine_matches(spyglass, tenant, properties, world: World | None = None,
+                   cohorts: dict | None = None) -> set[str]:  # fmt: skip
     params = Params()
-    where = compile_filter(parse_properties(properties), params, Context(person=PERSON))
+    context = Context(person=PERSON, cohorts=cohorts, now=world.now if world else None)
+    where = compile_filter(parse_properties(properties), params, context)
     sql = (
         f"SELECT toString(e.uuid) FROM events AS e {OVERRIDES_JOIN} "
         f"WHERE e.project_id = {{project_id:UInt64}} AND {where}"
@@ -231,8 +326,10 @@ def oracle_matches(world: World, properties) -> set[str]:
     tree=st.one_of(trees.map(lambda t: t if "values" in t else [t]), st.lists(leaf(), max_size=3))
 )
 def test_engine_and_oracle_pass_the_same_events(spyglass, dataset, tree):
-    tenant, world = dataset
-    engine, expected = engine_matches(spyglass, tenant, tree), oracle_matches(world, tree)
+    tenant, world, cohorts = dataset
+    tree = with_cohort_ids(tree, sorted(cohorts))
+    engine = engine_matches(spyglass, tenant, tree, world, cohorts)
+    expected = oracle_matches(world, tree)
     event(f"matched {min(len(expected), 10) // 5 * 5}+ of {len(world.events)} events")
     differ = [e for e in world.events if (e.uuid in engine) != (e.uuid in expected)]
     assert not differ, [
@@ -273,7 +370,7 @@ def test_engine_and_oracle_pass_the_same_events(spyglass, dataset, tree):
 )
 def test_the_log_exercises_each_kind_of_filter(spyglass, dataset, properties):
     # Guards the random test against passing vacuously: each kind matches some, not all.
-    tenant, world = dataset
+    tenant, world, cohorts = dataset
     matched = engine_matches(spyglass, tenant, properties)
     assert 0 < len(matched) < len(world.events)
     assert matched == oracle_matches(world, properties)
@@ -281,7 +378,7 @@ def test_the_log_exercises_each_kind_of_filter(spyglass, dataset, properties):
 
 @pytest.mark.parametrize("operator", ["exact", "is_not"])
 def test_a_list_value_means_any_of_its_values(spyglass, dataset, operator):
-    tenant, world = dataset
+    tenant, world, cohorts = dataset
     present = [e.properties["a"] for e in world.events if e.properties.get("a") not in (None, "")]
     common = max(set(map(str, present)), key=lambda v: list(map(str, present)).count(v))
     properties = [{"type": "event", "key": "a", "operator": operator,
@@ -324,12 +421,18 @@ def test_entities_match_the_same_events(spyglass, dataset, chosen):
     from resolvers.where import compile_entity
     from tests.oracles.model import Action
 
-    tenant, world = dataset
+    tenant, world, cohorts = dataset
+    ids = sorted(cohorts)
+    chosen["properties"] = with_cohort_ids(chosen["properties"], ids)
     steps = chosen.pop("steps", None)
+    if steps is not None:
+        steps = [{**s, "properties": with_cohort_ids(s["properties"], ids)} if "properties" in s
+                 else s for s in steps]  # fmt: skip
     actions = {1: {"steps": steps}} if steps is not None else {}
     world.actions = {1: Action(1, "a", steps)} if steps is not None else {}
     params = Params()
-    where = compile_entity(chosen, params, Context(person=PERSON), actions=actions)
+    context = Context(person=PERSON, cohorts=cohorts, now=world.now)
+    where = compile_entity(chosen, params, context, actions=actions)
     rows = spyglass.query(
         f"SELECT toString(e.uuid) FROM events AS e {OVERRIDES_JOIN} "
         f"WHERE e.project_id = {{project_id:UInt64}} AND {where}",
@@ -337,3 +440,14 @@ def test_entities_match_the_same_events(spyglass, dataset, chosen):
     ).rows
     expected = {e.uuid for e in world.events if oracle.entity_matches(e, chosen, world)}
     assert {r[0] for r in rows} == expected
+
+
+def test_each_cohort_matches_the_oracle_and_most_are_proper_subsets(spyglass, dataset):
+    tenant, world, cohorts = dataset
+    proper = 0
+    for cohort_id in sorted(cohorts):
+        tree = [{"type": "cohort", "key": "id", "value": cohort_id}]
+        matched = engine_matches(spyglass, tenant, tree, world, cohorts)
+        assert matched == oracle_matches(world, tree), cohorts[cohort_id]["name"]
+        proper += 0 < len(matched) < len(world.events)
+    assert proper >= 7, proper
