@@ -35,6 +35,7 @@ def test_migrations_apply_in_order_on_a_fresh_database(spyglass):
         assert [t[0] for t in tables] == sorted([
             "events", "group_property_writes", "group_type_mapping", "metadata_log",
             "person_distinct_ids", "person_overrides", "person_property_writes", "persons",
+            "static_cohort_people",
         ])  # fmt: skip
     finally:
         spyglass.run(store.command("DROP DATABASE IF EXISTS migration_check"))
