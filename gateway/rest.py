@@ -96,6 +96,20 @@ CREATE_ACTION = f"""mutation ($p: String!, $input: JSON!) {{
   action: createAction(projectId: $p, input: $input) {{ {ACTION} }} }}"""
 UPDATE_ACTION = f"""mutation ($p: String!, $id: Int!, $input: JSON!) {{
   action: updateAction(projectId: $p, id: $id, input: $input) {{ {ACTION} }} }}"""
+COHORT = (
+    "id name description is_static: isStatic filters groups deleted count created_at: createdAt"
+)
+LIST_COHORTS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
+  page: cohorts(projectId: $p, limit: $limit, offset: $offset) {{
+    count results {{ {COHORT} }} }} }}"""
+GET_COHORT = f"query ($p: String!, $id: Int!) {{ cohort(projectId: $p, id: $id) {{ {COHORT} }} }}"
+CREATE_COHORT = f"""mutation ($p: String!, $input: JSON!, $csv: String) {{
+  cohort: createCohort(projectId: $p, input: $input, csv: $csv) {{ {COHORT} }} }}"""
+UPDATE_COHORT = f"""mutation ($p: String!, $id: Int!, $input: JSON!, $csv: String) {{
+  cohort: updateCohort(projectId: $p, id: $id, input: $input, csv: $csv) {{ {COHORT} }} }}"""
+COHORT_PERSONS = """query ($p: String!, $id: Int!, $limit: Int!, $offset: Int!) {
+  page: cohortPersons(projectId: $p, id: $id, limit: $limit, offset: $offset) {
+    count results { id distinct_ids: distinctIds } } }"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
 
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
@@ -334,6 +348,59 @@ async def action_item(request: Request):
     return respond(request, (await run(request, GET_ACTION, {"p": p, "id": action_id}))["action"])
 
 
+async def cohort_fields(request: Request) -> tuple[dict, str | None]:
+    """JSON, or PostHog's multipart upload (fields plus a `csv` file of distinct ids)."""
+    if "multipart/form-data" in request.headers.get("content-type", ""):
+        form = await request.form()
+        upload = form.get("csv")
+        text = (await upload.read()).decode("utf-8", "replace") if upload is not None and \
+            hasattr(upload, "read") else None  # fmt: skip
+        fields = {k: v for k, v in form.items() if k != "csv"}
+        if "is_static" in fields:
+            fields["is_static"] = str(fields["is_static"]).lower() in ("true", "1")
+        return fields, text
+    fields = await body(request)
+    text = fields.pop("csv", None)
+    if text is not None and not isinstance(text, str):
+        raise ValidationError("csv must be text", attr="csv")
+    return fields, text
+
+
+async def cohorts_collection(request: Request):
+    p = request.path_params["project_id"]
+    if request.method == "POST":
+        fields, text = await cohort_fields(request)
+        data = await run(request, CREATE_COHORT, {"p": p, "input": fields, "csv": text})
+        return respond(request, data["cohort"], status=201)
+    q = request.query_params
+    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
+    page = (await run(request, LIST_COHORTS, {"p": p, "limit": limit, "offset": offset}))["page"]
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
+
+
+async def cohort_item(request: Request):
+    p, cohort_id = request.path_params["project_id"], request.path_params["id"]
+    if request.method == "DELETE":
+        await authenticate(request, request.app.state.spyglass)
+        return Response(status_code=405)
+    if request.method == "PATCH":
+        fields, text = await cohort_fields(request)
+        variables = {"p": p, "id": cohort_id, "input": fields, "csv": text}
+        return respond(request, (await run(request, UPDATE_COHORT, variables))["cohort"])
+    return respond(request, (await run(request, GET_COHORT, {"p": p, "id": cohort_id}))["cohort"])
+
+
+async def cohort_persons(request: Request):
+    p, cohort_id = request.path_params["project_id"], request.path_params["id"]
+    q = request.query_params
+    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
+    variables = {"p": p, "id": cohort_id, "limit": limit, "offset": offset}
+    page = (await run(request, COHORT_PERSONS, variables))["page"]
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
+
+
 async def dashboards_collection(request: Request):
     p = request.path_params["project_id"]
     if request.method == "POST":
@@ -446,4 +513,9 @@ def routes() -> list[Route]:
             "/api/projects/{project_id}/actions/{id:int}", action_item, ["GET", "PATCH", "DELETE"]
         ),
         *_both("/api/projects/{project_id}/actions", actions_collection, ["GET", "POST"]),
+        *_both("/api/projects/{project_id}/cohorts/{id:int}/persons", cohort_persons, ["GET"]),
+        *_both(
+            "/api/projects/{project_id}/cohorts/{id:int}", cohort_item, ["GET", "PATCH", "DELETE"]
+        ),
+        *_both("/api/projects/{project_id}/cohorts", cohorts_collection, ["GET", "POST"]),
     ]

@@ -30,6 +30,7 @@ from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
 from gateway.services import Services
 from resolvers.actions import Actions
+from resolvers.cohorts import Cohorts, cohort_people
 from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
 from resolvers.insights import Insights, matches_list_filters
@@ -227,6 +228,45 @@ def action_type(document: dict) -> Action:
 class ActionPage:
     count: int
     results: list[Action]
+
+
+@strawberry.type
+class Cohort:
+    id: int
+    name: str
+    description: str
+    is_static: bool
+    filters: JSON
+    groups: JSON
+    deleted: bool
+    count: int | None
+    created_at: datetime
+
+
+def cohort_type(document: dict) -> Cohort:
+    return Cohort(id=document["id"], name=document["name"], description=document["description"],
+                  is_static=document["is_static"], filters=document["filters"],
+                  groups=document["groups"], deleted=document["deleted"],
+                  count=document.get("count"),
+                  created_at=datetime.fromisoformat(document["created_at"]))  # fmt: skip
+
+
+@strawberry.type
+class CohortPage:
+    count: int
+    results: list[Cohort]
+
+
+@strawberry.type
+class PersonRow:
+    id: str
+    distinct_ids: list[str]
+
+
+@strawberry.type
+class PersonPage:
+    count: int
+    results: list[PersonRow]
 
 
 @strawberry.type
@@ -517,6 +557,36 @@ class Query:
         return action_type(await Actions(info.context.services.metadata).get(project["id"], id))
 
     @strawberry.field
+    async def cohorts(self, info: Info, project_id: str, limit: int = 100,
+                      offset: int = 0) -> CohortPage:  # fmt: skip
+        project = await project_access(info, project_id, "cohort:read")
+        limit, offset = _page(limit, offset)
+        documents = await Cohorts(info.context.services.metadata).all(project["id"])
+        return CohortPage(
+            count=len(documents),
+            results=[cohort_type(d) for d in documents[offset : offset + limit]],
+        )
+
+    @strawberry.field
+    async def cohort(self, info: Info, project_id: str, id: int) -> Cohort:
+        project = await project_access(info, project_id, "cohort:read")
+        return cohort_type(await Cohorts(info.context.services.metadata).get(project["id"], id))
+
+    @strawberry.field
+    async def cohort_persons(self, info: Info, project_id: str, id: int, limit: int = 100,
+                             offset: int = 0) -> PersonPage:  # fmt: skip
+        project = await project_access(info, project_id, "cohort:read")
+        limit, offset = _page(limit, offset)
+        services = info.context.services
+        cohorts = Cohorts(services.metadata)
+        cohort = await cohorts.get(project["id"], id)
+        total, rows = await cohort_people(
+            services.store, project["id"], cohort, await cohorts.by_id(project["id"]),
+            await Actions(services.metadata).by_id(project["id"]), services.clock.now(),
+            limit=limit, offset=offset)  # fmt: skip
+        return PersonPage(count=total, results=[PersonRow(**r) for r in rows])
+
+    @strawberry.field
     async def dashboard(self, info: Info, project_id: str, id: int) -> Dashboard:
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
@@ -576,6 +646,28 @@ class Mutation:
             project["id"], id, info.context.caller.user["id"], _object(input)
         )
         return action_type(document)
+
+    @strawberry.mutation
+    async def create_cohort(self, info: Info, project_id: str, input: JSON,
+                            csv: str | None = None) -> Cohort:  # fmt: skip
+        project = await project_access(info, project_id, "cohort:write")
+        cohorts = Cohorts(info.context.services.metadata)
+        document = await cohorts.create(project["id"], info.context.caller.user["id"],
+                                        _object(input))  # fmt: skip
+        if csv is not None:
+            document = await cohorts.upload_csv(project["id"], document["id"], csv)
+        return cohort_type(document)
+
+    @strawberry.mutation
+    async def update_cohort(self, info: Info, project_id: str, id: int, input: JSON,
+                            csv: str | None = None) -> Cohort:  # fmt: skip
+        project = await project_access(info, project_id, "cohort:write")
+        cohorts = Cohorts(info.context.services.metadata)
+        document = await cohorts.update(project["id"], id, info.context.caller.user["id"],
+                                        _object(input))  # fmt: skip
+        if csv is not None:
+            document = await cohorts.upload_csv(project["id"], id, csv)
+        return cohort_type(document)
 
     @strawberry.mutation
     async def create_dashboard(self, info: Info, project_id: str,

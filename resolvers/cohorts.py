@@ -318,6 +318,33 @@ class Cohorts:
             raise NotFound("Not found.")
         return found[0].document
 
+    async def update(self, project_id: int, cohort_id: int, user_id: int, fields: dict) -> dict:
+        async with self.metadata.lock(ENTITY, cohort_id):
+            found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=cohort_id)
+            restoring = fields.get("deleted") is False
+            if not found or (found[0].document.get("deleted") and not restoring):
+                raise NotFound("Not found.")
+            document = dict(found[0].document)
+            if "name" in fields:
+                if not isinstance(fields["name"], str) or not fields["name"].strip():
+                    raise ValidationError("name must be a non-empty string", attr="name")
+                document["name"] = fields["name"]
+            if "description" in fields:
+                document["description"] = str(fields["description"] or "")
+            if "filters" in fields:
+                if not isinstance(fields["filters"], dict):
+                    raise ValidationError("filters must be an object", attr="filters")
+                document["filters"] = fields["filters"]
+            if "deleted" in fields:
+                if not isinstance(fields["deleted"], bool):
+                    raise ValidationError("deleted must be a boolean", attr="deleted")
+                document["deleted"] = fields["deleted"]
+            if not document["deleted"]:
+                await self._validate(project_id, document)
+            await self.metadata.write(ENTITY, project_id, cohort_id, found[0].version + 1,
+                                      document, activity="updated", user_id=user_id)  # fmt: skip
+            return document
+
     async def upload_csv(self, project_id: int, cohort_id: int, text: str) -> dict:
         """A static cohort's people from a CSV of distinct ids (one per row, optional header)."""
         async with self.metadata.lock(ENTITY, cohort_id):
@@ -342,3 +369,26 @@ class Cohorts:
             await self.metadata.write(ENTITY, project_id, cohort_id, found[0].version + 1,
                                       document, activity="updated")  # fmt: skip
             return document
+
+
+async def cohort_people(
+    store,
+    project_id: int,
+    cohort: dict,
+    cohorts: dict,
+    actions: dict,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict]]:
+    """(how many, one page of {id, distinct_ids}) of the cohort's members now."""
+    from resolvers.where import Params
+
+    params = Params()
+    members = Compiler(params, cohorts, actions, now).members(cohort["id"], "id")
+    sql = _template("people_page.sql").replace("__MEMBERS__", members)
+    rows = await store.query(sql, {**params.values, "project_id": project_id,
+                                   "page_size": limit, "page_start": offset})  # fmt: skip
+    total = int(rows.rows[0][2]) if rows.rows else 0
+    return total, [{"id": str(r[0]), "distinct_ids": sorted(r[1])} for r in rows.rows]
