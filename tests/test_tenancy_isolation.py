@@ -16,8 +16,10 @@ def two_tenants(spyglass):
         insight = c.post(f"/api/projects/{p}/insights/",
                          json={"name": "Theirs", "dashboards": [board["id"]]}).json()  # fmt: skip
         action = c.post(f"/api/projects/{p}/actions/", json={"name": "Theirs"}).json()
+        cohort = c.post(f"/api/projects/{p}/cohorts/",
+                        json={"name": "Theirs", "is_static": True}).json()  # fmt: skip
     return mine, theirs, {"insight": insight["id"], "dashboard": board["id"],
-                          "action": action["id"]}  # fmt: skip
+                          "action": action["id"], "cohort": cohort["id"]}  # fmt: skip
 
 
 ENDPOINTS = [
@@ -39,6 +41,10 @@ ENDPOINTS = [
     ("GET", "/api/projects/{p}/actions/"), ("POST", "/api/projects/{p}/actions/"),
     ("GET", "/api/projects/{p}/actions/{action}/"),
     ("PATCH", "/api/projects/{p}/actions/{action}/"),
+    ("GET", "/api/projects/{p}/cohorts/"), ("POST", "/api/projects/{p}/cohorts/"),
+    ("GET", "/api/projects/{p}/cohorts/{cohort}/"),
+    ("PATCH", "/api/projects/{p}/cohorts/{cohort}/"),
+    ("GET", "/api/projects/{p}/cohorts/{cohort}/persons/"),
 ]  # fmt: skip
 
 
@@ -55,8 +61,9 @@ def test_another_projects_path_is_refused(spyglass, two_tenants, method, templat
 
 
 @pytest.mark.parametrize(("method", "template"),
-                         [e for e in ENDPOINTS if "{insight}" in e[1] or "{dashboard}" in e[1]
-                          or "{action}" in e[1]])  # fmt: skip
+                         [e for e in ENDPOINTS if any(f"{{{k}}}" in e[1] for k in
+                                                      ("insight", "dashboard", "action",
+                                                       "cohort"))])  # fmt: skip
 def test_another_projects_ids_do_not_exist_in_mine(spyglass, two_tenants, method, template):
     mine, theirs, ids = two_tenants
     path = template.format(p=mine["id"], **ids)
@@ -78,6 +85,8 @@ GRAPHQL = [
     "{dashboard}) {{ id }}", 'dashboards(projectId: "{p}") {{ count }}',
     'actions(projectId: "{p}") {{ count }}', 'action(projectId: "{p}", id: {action}) {{ id }}',
     'trends(projectId: "{p}", filters: {{}}) {{ isCached }}',
+    'cohorts(projectId: "{p}") {{ count }}', 'cohort(projectId: "{p}", id: {cohort}) {{ id }}',
+    'cohortPersons(projectId: "{p}", id: {cohort}) {{ count }}',
     'funnel(projectId: "{p}", filters: {{}}) {{ isCached }}',
 ]  # fmt: skip
 
