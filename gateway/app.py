@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +24,7 @@ from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.errors import AuthenticationError, PayloadTooLarge, SpyglassError, ValidationError
 from gateway.migrations import pending_migrations
+from gateway.openapi import schema_endpoint
 from gateway.schema import Context, schema
 from gateway.services import Services
 
@@ -73,6 +75,15 @@ async def spyglass_error(request: Request, exc: SpyglassError):
     if getattr(exc, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     return response
+
+
+async def routing_error(request: Request, exc: HTTPException):
+    """No route (404) or method (405): PostHog's error JSON, not Starlette's plain text."""
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    detail = {404: "Not found.", 405: f'Method "{request.method}" not allowed.'}
+    body = {"type": "invalid_request", "code": code,
+            "detail": detail.get(exc.status_code, str(exc.detail)), "attr": None}  # fmt: skip
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def unexpected_error(request: Request, exc: Exception):
@@ -235,6 +246,8 @@ def create_app(
         Route("/api/projects/{project_id}/", project_detail, methods=["GET", "PATCH"]),
         Route("/api/users/@me", users_me),
         Route("/api/users/@me/", users_me),
+        Route("/api/schema", schema_endpoint),
+        Route("/api/schema/", schema_endpoint),
         Route("/_admin/command", admin_command, methods=["POST"]),
         *rest.routes(),
         *graphiql.routes(),
@@ -248,7 +261,11 @@ def create_app(
             Middleware(RequestLog, dev_clock=dev_clock),
             Middleware(BodyLimit, limit=settings.max_api_body_bytes),
         ],
-        exception_handlers={SpyglassError: spyglass_error, Exception: unexpected_error},
+        exception_handlers={
+            SpyglassError: spyglass_error,
+            HTTPException: routing_error,
+            Exception: unexpected_error,
+        },  # fmt: skip
     )
     app.state.admin_token = admin_token
     return app
