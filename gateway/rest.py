@@ -165,7 +165,7 @@ async def body(request: Request) -> dict:
         return {}
     try:
         parsed = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):  # not JSON, or not UTF-8 at all
         raise ValidationError("JSON parse error", code="parse_error") from None
     if not isinstance(parsed, dict):
         raise ValidationError("the body must be a JSON object", code="parse_error")
