@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ValidationError
@@ -55,6 +55,8 @@ class ParsedDate:
     relative: bool
     hourly: bool  # the string's unit was hours (or minutes/seconds)
     has_edge: bool  # Start/End suffix
+    unit: str | None = None  # the relative unit letter
+    date_only: bool = False  # `YYYY-MM-DD`: the whole day when it ends a range
 
 
 def parse_date(value: str, *, now: datetime, tz: ZoneInfo, field: str) -> ParsedDate:
@@ -64,13 +66,16 @@ def parse_date(value: str, *, now: datetime, tz: ZoneInfo, field: str) -> Parsed
         local_now = now.astimezone(tz).replace(tzinfo=None)
         n = int(match["n"] or 0) * (-1 if match["sign"] else 1)
         unit, edge = match["unit"], match["edge"]
-        if unit == "h":
-            moment = local_now + timedelta(hours=n)
-        elif unit == "M":
-            moment = local_now + timedelta(minutes=n)
-        elif unit == "s":
-            moment = local_now + timedelta(seconds=n)
-        elif unit == "d":
+        if unit in "hMs":  # real elapsed time: `-24h` is 24 real hours across a DST change
+            step = {"h": timedelta(hours=n), "M": timedelta(minutes=n)}.get(
+                unit, timedelta(seconds=n))  # fmt: skip
+            moment = (now.astimezone(UTC) + step).astimezone(tz)
+            if edge and unit == "h":
+                start = moment.replace(minute=0, second=0, microsecond=0)
+                end = start.replace(minute=59, second=59, microsecond=999999)
+                moment = start if edge == "Start" else end
+            return ParsedDate(moment, True, True, bool(edge), unit)
+        if unit == "d":
             moment = local_now + timedelta(days=n)
         elif unit == "w":
             moment = local_now + timedelta(weeks=n)
@@ -82,7 +87,7 @@ def parse_date(value: str, *, now: datetime, tz: ZoneInfo, field: str) -> Parsed
             moment = _add_months(local_now, 12 * n)
         if edge:
             moment = _edge(moment, unit, edge)
-        return ParsedDate(_local(moment, tz), True, unit in "hMs", bool(edge))
+        return ParsedDate(_local(moment, tz), True, False, bool(edge), unit)
     absolute = _ABSOLUTE_DATE.match(text)
     try:
         if absolute:
@@ -93,7 +98,7 @@ def parse_date(value: str, *, now: datetime, tz: ZoneInfo, field: str) -> Parsed
         raise ValidationError(f"{field} is not a date: {text[:40]!r}", attr=field) from None
     if moment.tzinfo is not None:
         return ParsedDate(moment.astimezone(tz), False, not absolute, False)
-    return ParsedDate(_local(moment, tz), False, not absolute, False)
+    return ParsedDate(_local(moment, tz), False, not absolute, False, None, bool(absolute))
 
 
 def _edge(moment: datetime, unit: str, edge: str) -> datetime:
@@ -182,10 +187,15 @@ def date_range(
     tz = zone(timezone)
     interval = parse_interval(interval if interval is not None else filters.get("interval"))
     explicit = str(filters.get("explicit_date", "")).lower() in ("true", "1")
-    raw_from = filters.get("date_from") or "-7d"
     hourly = interval == "hour"
-    if raw_from == "all":
-        start = (first_event or datetime(2015, 1, 1, tzinfo=ZoneInfo("UTC"))).astimezone(tz)
+    raw_from = filters.get("date_from")
+    if not raw_from:  # missing: 00:00 seven days before today
+        today = now.astimezone(tz).replace(tzinfo=None).date()
+        parsed_from = ParsedDate(_local(datetime.combine(today - timedelta(days=7), time()), tz),
+                                 False, False, False)  # fmt: skip
+    elif raw_from == "all":
+        start = first_event.astimezone(tz) if first_event else now.astimezone(tz) - timedelta(
+            weeks=1)  # fmt: skip
         parsed_from = ParsedDate(start, False, False, False)
     else:
         parsed_from = parse_date(raw_from, now=now, tz=tz, field="date_from")
@@ -195,11 +205,17 @@ def date_range(
 
     date_from, date_to = parsed_from.moment, parsed_to.moment
     if not explicit:
-        if hourly and parsed_from.hourly:
+        # Relative values truncate to their hour (unit h) or day; absolute ones keep the hour
+        # in hourly queries and start at 00:00 otherwise.
+        by_hour = parsed_from.unit == "h" if parsed_from.relative else hourly
+        if by_hour:
             date_from = date_from.replace(minute=0, second=0, microsecond=0)
-        elif not (parsed_from.relative and parsed_from.hourly and interval == "day"):
+        else:
             date_from = _local(datetime.combine(date_from.date(), time()), tz)
-        if not hourly:
+    if parsed_to.date_only:  # a date alone means the whole day, whatever the interval
+        date_to = _local(datetime.combine(date_to.date(), _END_OF_DAY), tz)
+    elif not explicit:
+        if not (hourly or parsed_to.unit == "h"):
             date_to = _local(datetime.combine(date_to.date(), _END_OF_DAY), tz)
         elif parsed_to.relative and not parsed_to.has_edge:
             date_to = date_to.replace(minute=59, second=59, microsecond=999999)
