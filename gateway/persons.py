@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from importlib import resources
 
+import sql
 from gateway.identity import person_id_for
 from gateway.store import Store
 
 
 def template(path: str) -> str:
-    return (resources.files("sql") / path).read_text()
+    return sql.load(path)
 
 
 async def person_of(store: Store, project_id: int, distinct_id: str) -> dict | None:

@@ -13,8 +13,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 
+import sql
 from gateway.errors import NotFound, ValidationError
 from gateway.identity import person_id_for
 from gateway.metadata import Metadata
@@ -29,7 +29,7 @@ MAX_DEPTH = 5
 
 
 def _template(name: str) -> str:
-    return (resources.files("sql") / "filters" / name).read_text()
+    return sql.load(f"filters/{name}")
 
 
 def ago(now: datetime, count, interval, attr: str) -> datetime:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 
+import sql
 from gateway.errors import ValidationError
 from resolvers.properties import Property, PropertyGroup
 
@@ -27,7 +27,7 @@ _UTC_TIME = "DateTime64(6, 'UTC')"
 
 
 def _template(name: str) -> str:
-    return (resources.files("sql") / "filters" / name).read_text()
+    return sql.load(f"filters/{name}")
 
 
 @dataclass

@@ -9,12 +9,7 @@ FROM
            e.timestamp AS timestamp
     FROM events AS e
     LEFT JOIN
-    (
-        SELECT old_person_id, argMax(override_person_id, version) AS override_person_id
-        FROM person_overrides
-        WHERE project_id = {project_id:UInt64}
-        GROUP BY old_person_id
-    ) AS o ON o.old_person_id = e.person_id
+    (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
     WHERE e.project_id = {project_id:UInt64} AND __ENTITY__
 )
 GROUP BY person_id

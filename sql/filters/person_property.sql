@@ -20,12 +20,7 @@ FROM
                 OVER (PARTITION BY person_id) AS unset_at
         FROM person_property_writes AS w
         LEFT JOIN
-        (
-            SELECT old_person_id, argMax(override_person_id, version) AS override_person_id
-            FROM person_overrides
-            WHERE project_id = {project_id:UInt64}
-            GROUP BY old_person_id
-        ) AS o ON o.old_person_id = w.person_id
+        (__OVERRIDES__) AS o ON o.old_person_id = w.person_id
         WHERE w.project_id = {project_id:UInt64} AND w.key = {__KEY__:String}
     )
     GROUP BY person_id

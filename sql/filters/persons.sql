@@ -3,10 +3,5 @@ SELECT DISTINCT if(o.old_person_id = toUUID('00000000-0000-0000-0000-00000000000
                    d.person_id, o.override_person_id) AS person_id
 FROM person_distinct_ids AS d
 LEFT JOIN
-(
-    SELECT old_person_id, argMax(override_person_id, version) AS override_person_id
-    FROM person_overrides
-    WHERE project_id = {project_id:UInt64}
-    GROUP BY old_person_id
-) AS o ON o.old_person_id = d.person_id
+(__OVERRIDES__) AS o ON o.old_person_id = d.person_id
 WHERE d.project_id = {project_id:UInt64}

@@ -3,11 +3,6 @@ SELECT DISTINCT if(o.old_person_id = toUUID('00000000-0000-0000-0000-00000000000
                    s.person_id, o.override_person_id) AS person_id
 FROM static_cohort_people AS s
 LEFT JOIN
-(
-    SELECT old_person_id, argMax(override_person_id, version) AS override_person_id
-    FROM person_overrides
-    WHERE project_id = {project_id:UInt64}
-    GROUP BY old_person_id
-) AS o ON o.old_person_id = s.person_id
+(__OVERRIDES__) AS o ON o.old_person_id = s.person_id
 WHERE s.project_id = {project_id:UInt64} AND s.cohort_id = {__COHORT__:UInt64}
   AND s.version = {__VERSION__:UInt64}

@@ -9,9 +9,4 @@ FROM
     WHERE project_id = {project_id:UInt64}
 ) AS d
 LEFT JOIN
-(
-    SELECT old_person_id, argMax(override_person_id, version) AS override_person_id
-    FROM person_overrides
-    WHERE project_id = {project_id:UInt64}
-    GROUP BY old_person_id
-) AS o ON o.old_person_id = d.person_id
+(__OVERRIDES__) AS o ON o.old_person_id = d.person_id
