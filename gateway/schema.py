@@ -301,6 +301,16 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
     return result_type(envelope)
 
 
+def kind_field(kind: str):
+    """One GraphQL field per insight kind, all computed the same way."""
+
+    async def resolve(info: Info, project_id: str, filters: JSON,
+                      refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, kind, refresh)
+
+    return strawberry.field(resolver=resolve, description=f"A {kind.lower()} insight.")
+
+
 @strawberry.type
 class InsightPage:
     count: int
@@ -510,35 +520,12 @@ class Query:
                              refresh: JSON | None = None) -> InsightResult:  # fmt: skip
         return await computed(info, project_id, filters, None, refresh)
 
-    @strawberry.field
-    async def trends(self, info: Info, project_id: str, filters: JSON,
-                     refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "TRENDS", refresh)
-
-    @strawberry.field
-    async def stickiness(self, info: Info, project_id: str, filters: JSON,
-                         refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "STICKINESS", refresh)
-
-    @strawberry.field
-    async def lifecycle(self, info: Info, project_id: str, filters: JSON,
-                        refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "LIFECYCLE", refresh)
-
-    @strawberry.field
-    async def funnel(self, info: Info, project_id: str, filters: JSON,
-                     refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "FUNNELS", refresh)
-
-    @strawberry.field
-    async def retention(self, info: Info, project_id: str, filters: JSON,
-                        refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "RETENTION", refresh)
-
-    @strawberry.field
-    async def paths(self, info: Info, project_id: str, filters: JSON,
-                    refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "PATHS", refresh)
+    trends: InsightResult = kind_field("TRENDS")
+    stickiness: InsightResult = kind_field("STICKINESS")
+    lifecycle: InsightResult = kind_field("LIFECYCLE")
+    funnel: InsightResult = kind_field("FUNNELS")
+    retention: InsightResult = kind_field("RETENTION")
+    paths: InsightResult = kind_field("PATHS")
 
     @strawberry.field
     async def actions(self, info: Info, project_id: str, limit: int = 100,
