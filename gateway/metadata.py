@@ -118,6 +118,16 @@ class Metadata:
         result = await self.store.query(_LATEST.replace("{where}", where), params)
         return [Entity(int(i), int(v), json.loads(doc)) for i, doc, v in result.rows]
 
+    async def live(self, entity: str, project_id: int, entity_id: int, *,
+                   deleted_ok: bool = False) -> Entity:  # fmt: skip
+        """The entity in this project, not soft-deleted (unless `deleted_ok`), or NotFound."""
+        from gateway.errors import NotFound
+
+        found = await self.latest(entity, project_id=project_id, entity_id=entity_id)
+        if not found or (found[0].document.get("deleted") and not deleted_ok):
+            raise NotFound("Not found.")
+        return found[0]
+
     async def get(self, entity: str, entity_id: int) -> Entity | None:
         found = await self.latest(entity, entity_id=entity_id)
         return found[0] if found else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.errors import NotFound, ValidationError
+from gateway.errors import ValidationError
 from gateway.metadata import Metadata
 from resolvers.properties import parse_properties
 
@@ -80,19 +80,13 @@ class Actions:
         return {a["id"]: a for a in await self.all(project_id)}
 
     async def get(self, project_id: int, action_id: int) -> dict:
-        found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=action_id)
-        if not found or found[0].document.get("deleted"):
-            raise NotFound("Not found.")
-        return found[0].document
+        return (await self.metadata.live(ENTITY, project_id, action_id)).document
 
     async def update(self, project_id: int, action_id: int, user_id: int, fields: dict) -> dict:
         async with self.metadata.lock(ENTITY, action_id):
-            found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=action_id)
-            if not found or (
-                found[0].document.get("deleted") and fields.get("deleted") is not False
-            ):
-                raise NotFound("Not found.")
-            document = dict(found[0].document)
+            found = await self.metadata.live(ENTITY, project_id, action_id,
+                                             deleted_ok=fields.get("deleted") is False)  # fmt: skip
+            document = dict(found.document)
             if "name" in fields:
                 if not isinstance(fields["name"], str) or not fields["name"].strip():
                     raise ValidationError("name must be a non-empty string", attr="name")
@@ -105,6 +99,6 @@ class Actions:
                 if not isinstance(fields["deleted"], bool):
                     raise ValidationError("deleted must be a boolean", attr="deleted")
                 document["deleted"] = fields["deleted"]
-            await self.metadata.write(ENTITY, project_id, action_id, found[0].version + 1,
+            await self.metadata.write(ENTITY, project_id, action_id, found.version + 1,
                                       document, activity="updated", user_id=user_id)  # fmt: skip
             return document

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sql
-from gateway.errors import NotFound, ValidationError
+from gateway.errors import ValidationError
 from gateway.identity import person_id_for
 from gateway.metadata import Metadata
 from resolvers.properties import Property, parse_property
@@ -313,18 +313,13 @@ class Cohorts:
         return {c["id"]: c for c in await self.all(project_id)}
 
     async def get(self, project_id: int, cohort_id: int) -> dict:
-        found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=cohort_id)
-        if not found or found[0].document.get("deleted"):
-            raise NotFound("Not found.")
-        return found[0].document
+        return (await self.metadata.live(ENTITY, project_id, cohort_id)).document
 
     async def update(self, project_id: int, cohort_id: int, user_id: int, fields: dict) -> dict:
         async with self.metadata.lock(ENTITY, cohort_id):
-            found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=cohort_id)
-            restoring = fields.get("deleted") is False
-            if not found or (found[0].document.get("deleted") and not restoring):
-                raise NotFound("Not found.")
-            document = dict(found[0].document)
+            found = await self.metadata.live(ENTITY, project_id, cohort_id,
+                                             deleted_ok=fields.get("deleted") is False)  # fmt: skip
+            document = dict(found.document)
             if "name" in fields:
                 if not isinstance(fields["name"], str) or not fields["name"].strip():
                     raise ValidationError("name must be a non-empty string", attr="name")
@@ -341,17 +336,15 @@ class Cohorts:
                 document["deleted"] = fields["deleted"]
             if not document["deleted"]:
                 await self._validate(project_id, document)
-            await self.metadata.write(ENTITY, project_id, cohort_id, found[0].version + 1,
+            await self.metadata.write(ENTITY, project_id, cohort_id, found.version + 1,
                                       document, activity="updated", user_id=user_id)  # fmt: skip
             return document
 
     async def upload_csv(self, project_id: int, cohort_id: int, text: str) -> dict:
         """A static cohort's people from a CSV of distinct ids (one per row, optional header)."""
         async with self.metadata.lock(ENTITY, cohort_id):
-            found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=cohort_id)
-            if not found or found[0].document.get("deleted"):
-                raise NotFound("Not found.")
-            document = found[0].document
+            found = await self.metadata.live(ENTITY, project_id, cohort_id)
+            document = found.document
             if not document["is_static"]:
                 raise ValidationError("only static cohorts take a list of people", attr="csv")
             rows = [r[0].strip() for r in csv.reader(io.StringIO(text)) if r and r[0].strip()]
@@ -366,7 +359,7 @@ class Cohorts:
                  for d in sorted(set(rows))],
             )  # fmt: skip
             document = {**document, "static_version": version, "count": len(set(rows))}
-            await self.metadata.write(ENTITY, project_id, cohort_id, found[0].version + 1,
+            await self.metadata.write(ENTITY, project_id, cohort_id, found.version + 1,
                                       document, activity="updated")  # fmt: skip
             return document
 

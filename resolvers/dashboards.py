@@ -68,10 +68,7 @@ class Dashboards:
         return entity.document
 
     async def _entity(self, project_id: int, dashboard_id: int, *, deleted_ok=False) -> Entity:
-        found = await self.metadata.latest(DASHBOARD, project_id=project_id, entity_id=dashboard_id)
-        if not found or (found[0].document.get("deleted") and not deleted_ok):
-            raise NotFound("Not found.")
-        return found[0]
+        return await self.metadata.live(DASHBOARD, project_id, dashboard_id, deleted_ok=deleted_ok)
 
     async def get(self, project_id: int, dashboard_id: int) -> dict:
         return (await self._entity(project_id, dashboard_id)).document

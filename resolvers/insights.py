@@ -136,10 +136,7 @@ class Insights:
         return (await self._with_dashboards(project_id, [stored]))[0]
 
     async def _entity(self, project_id: int, insight_id: int, *, deleted_ok=False) -> Entity:
-        found = await self.metadata.latest(ENTITY, project_id=project_id, entity_id=insight_id)
-        if not found or (found[0].document.get("deleted") and not deleted_ok):
-            raise NotFound("Not found.")
-        return found[0]
+        return await self.metadata.live(ENTITY, project_id, insight_id, deleted_ok=deleted_ok)
 
     async def get(self, project_id: int, insight_id: int) -> dict:
         document = (await self._entity(project_id, insight_id)).document
