@@ -109,6 +109,8 @@ class Metadata:
         self, entity: str, *, project_id: int | None = None, entity_id: int | None = None
     ) -> list[Entity]:
         where, params = "", {"entity": entity}
+        if any(v is not None and not 0 <= v < 2**64 for v in (project_id, entity_id)):
+            return []  # ids are UInt64: a negative or huge one names nothing
         if project_id is not None:
             where += " AND project_id = {project_id:UInt64}"
             params["project_id"] = project_id

@@ -120,6 +120,7 @@ INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filte
 
 _VARIABLE_FIELD = re.compile(r"invalid value at \.(\w+)")
 _REST_NAMES = {v: k for k, v in INPUT_FIELDS.items()}
+_MAX_INT = 2**31 - 1  # GraphQL's Int
 
 
 def bool_param(value: str | None, attr: str) -> bool | None:
@@ -146,12 +147,16 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
+    if isinstance(variables.get("id"), int) and variables["id"] > _MAX_INT:
+        raise NotFound("Not found.")  # a path id past GraphQL's Int names nothing that exists
     result = await shim_schema.execute(document, variable_values=variables,
                                   context_value=Context(services, caller))  # fmt: skip
     if result.errors:
         original = result.errors[0].original_error
         if isinstance(original, SpyglassError):
             raise original
+        if (result.errors[0].extensions or {}).get("code") == "internal_error":
+            raise SpyglassError("A server error occurred.")  # masked: a 500, never a 400
         message = result.errors[0].message
         field = _VARIABLE_FIELD.search(message)
         attr = _REST_NAMES.get(field.group(1), field.group(1)) if field else None
@@ -421,6 +426,8 @@ async def dashboard_item(request: Request):
         return Response(status_code=405)
     if request.method == "PATCH":
         patch = await body(request)
+        if not isinstance(patch.get("tiles") or [], list):
+            raise ValidationError("tiles must be a list", attr="tiles")
         for tile in patch.get("tiles") or []:  # PostHog edits tile layouts and colours here
             if not isinstance(tile, dict) or not isinstance(tile.get("id"), int):
                 raise ValidationError("each tile needs its id", attr="tiles")

@@ -585,7 +585,7 @@ class Query:
         project = await project_access(info, project_id, "dashboard:read")
         limit, offset = _page(limit, offset)
         documents = await Dashboards(info.context.services.metadata).all(project["id"])
-        documents.sort(key=lambda d: (not d["pinned"], d["name"].lower(), d["id"]))
+        documents.sort(key=lambda d: (not d["pinned"], (d["name"] or "").lower(), d["id"]))
         return DashboardPage(count=len(documents), results=[
             dashboard_type(d, project) for d in documents[offset : offset + limit]])  # fmt: skip
 
@@ -711,6 +711,15 @@ class ErrorCodes(SchemaExtension):
                 error.extensions["attr"] = original.attr
 
 
+class MaskInternalErrors(MaskErrors):
+    """Masks an unexpected error's message but keeps its code, so the REST shim answers 500."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "internal_error"}
+        return masked
+
+
 def _keep_message(error: GraphQLError) -> bool:
     """Mask everything but our own coded errors and GraphQL's validation messages."""
     original = error.original_error
@@ -720,7 +729,7 @@ def _keep_message(error: GraphQLError) -> bool:
 _COMMON = [
     lambda: ParserCache(maxsize=256),
     lambda: ValidationCache(maxsize=256),
-    lambda: MaskErrors(should_mask_error=_keep_message),
+    lambda: MaskInternalErrors(should_mask_error=_keep_message),
     ErrorCodes,
 ]
 # The public schema (/graphql) limits what a client may ask for.
