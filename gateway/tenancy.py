@@ -46,7 +46,7 @@ def check_project_settings(fields: dict) -> dict:
         zone(fields["timezone"])
         out["timezone"] = fields["timezone"]
     if "week_start_day" in fields:
-        if fields["week_start_day"] not in (0, 1):
+        if isinstance(fields["week_start_day"], bool) or fields["week_start_day"] not in (0, 1):
             raise ValidationError("week_start_day must be 0 (Sunday) or 1 (Monday)",
                                   attr="week_start_day")  # fmt: skip
         out["week_start_day"] = fields["week_start_day"]

@@ -24,7 +24,7 @@ _END_OF_DAY = time(23, 59, 59, 999999)
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, too long
         raise ValidationError(f"unknown timezone {name!r}", attr="timezone") from None
 
 
