@@ -41,6 +41,11 @@ class Params:
         self.values[name] = value
         return f"{{{name}:{ch_type}}}"
 
+    def next_alias(self) -> int:
+        """A number for query-wide SQL aliases, unique within this query."""
+        self.aliases = getattr(self, "aliases", 0) + 1
+        return self.aliases
+
     def name(self, value) -> str:
         name = f"p{len(self.values)}"
         self.values[name] = value
@@ -213,6 +218,42 @@ def _session_property(p: Property, params: Params, ctx: Context, attr: str) -> s
     return _folded(p, _template("session_duration.sql"), "session_id", session, params, attr)
 
 
+_ELEMENT_POSITIVE = {"exact": "exact", "is_not": "exact", "icontains": "icontains",
+                     "not_icontains": "icontains", "regex": "regex", "not_regex": "regex",
+                     "is_set": "is_set", "is_not_set": "is_set"}  # fmt: skip
+
+
+def _element_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
+    """Some element of the chain has it (tag_name, text, href) or the selector matches."""
+    from resolvers import elements
+
+    if p.key in ("selector", "tag_name"):
+        if p.operator not in ("exact", "is_not"):
+            raise ValidationError(f"{attr}: element {p.key} takes exact or is_not",
+                                  attr=f"{attr}.operator")  # fmt: skip
+        wanted = [str(v) for v in (p.value if isinstance(p.value, list) else [p.value]) if v]
+        if p.key == "selector":
+            found = [elements.selector_sql(v, params, ctx.events, f"{attr}.value")
+                     for v in wanted]  # fmt: skip
+        else:
+            found = [f"has({elements.tags(ctx.events)}, {params.bind(v, 'String')})"
+                     for v in wanted]  # fmt: skip
+        any_found = "(" + " OR ".join(found) + ")" if found else "0"
+        return any_found if p.operator == "exact" else f"(NOT {any_found})"
+    positive = _ELEMENT_POSITIVE.get(p.operator)
+    if positive is None:
+        raise ValidationError(f"{attr}: element {p.key} does not take {p.operator}",
+                              attr=f"{attr}.operator")  # fmt: skip
+    texts = elements.values(ctx.events, p.key)
+    if positive == "is_set":
+        found = f"arrayExists(x -> ifNull(x, '') != '', {texts})"
+    else:
+        checks = [condition(Property(p.key, v, positive, "event"), "1", "x", params, attr)
+                  for v in (p.value if isinstance(p.value, list) else [p.value])]  # fmt: skip
+        found = f"arrayExists(x -> isNotNull(x) AND ({' OR '.join(checks)}), {texts})"
+    return found if positive == p.operator else f"(NOT {found})"
+
+
 def _cohort_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
     from resolvers.cohorts import Compiler
 
@@ -230,6 +271,7 @@ _COMPILERS = {
     "group": _group_property,
     "session": _session_property,
     "cohort": _cohort_property,
+    "element": _element_property,
 }
 
 
@@ -274,17 +316,49 @@ def _url_condition(step: dict, params: Params, ctx: Context, attr: str) -> str:
                           attr=f"{attr}.url_matching")  # fmt: skip
 
 
+_STEP_MATCHING = {None: "exact", "": "exact", "exact": "exact", "contains": "icontains",
+                  "regex": "regex"}  # fmt: skip
+
+
+def _step_elements(step: dict, params: Params, ctx: Context, attr: str) -> list[str]:
+    parts = []
+    if step.get("selector"):
+        parts.append(
+            _element_property(
+                Property("selector", step["selector"], "exact", "element"),
+                params,
+                ctx,
+                f"{attr}.selector",
+            )
+        )
+    if step.get("tag_name") is not None:
+        parts.append(
+            _element_property(
+                Property("tag_name", step["tag_name"], "exact", "element"),
+                params,
+                ctx,
+                f"{attr}.tag_name",
+            )
+        )
+    for key in ("href", "text"):
+        if step.get(key) is not None:
+            matching = step.get(f"{key}_matching")
+            if matching not in _STEP_MATCHING:
+                raise ValidationError(f"{attr}.{key}_matching must be exact, contains or regex",
+                                      attr=f"{attr}.{key}_matching")  # fmt: skip
+            prop = Property(key, step[key], _STEP_MATCHING[matching], "element")
+            parts.append(_element_property(prop, params, ctx, f"{attr}.{key}"))
+    return parts
+
+
 def _step_condition(step: dict, params: Params, ctx: Context, attr: str) -> str:
     from resolvers.properties import parse_properties
 
     parts = []
     if step.get("event"):
         parts.append(f"{ctx.events}.event = {params.bind(str(step['event']), 'String')}")
-    if step.get("event") == "$autocapture" and any(
-        step.get(k) is not None for k in ("selector", "tag_name", "href", "text")
-    ):
-        raise ValidationError(f"{attr}: element conditions in actions are not supported yet",
-                              attr=attr, code="unsupported")  # fmt: skip
+    if step.get("event") == "$autocapture":  # element conditions apply to clicks only
+        parts.extend(_step_elements(step, params, ctx, attr))
     if step.get("url"):
         parts.append(_url_condition(step, params, ctx, attr))
     parts.append(compile_filter(parse_properties(step.get("properties"), f"{attr}.properties"),

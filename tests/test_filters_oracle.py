@@ -31,6 +31,20 @@ STRINGS = ["", "x", "X", "abc", "ABC", "aBc", "Hello World", "ünïcode", "Ünï
            "https://app.io/"]  # fmt: skip
 NUMBERS = [0, 1, 5, -3, 42, 5.5, -0.25, 1e3 + 0.5]
 BASE = datetime(2026, 1, 5, 9, tzinfo=UTC)
+CHAINS = [
+    'button.btn.btn-primary:attr__href="/signup"href="/signup"nth-child="1"nth-of-type="1"'
+    'text="Sign up";div.container:attr_id="main"nth-child="2"nth-of-type="1";'
+    'body:nth-child="1"nth-of-type="1"',
+    'a.nav-link:href="/pricing"nth-child="3"nth-of-type="2"text="Pricing";'
+    'nav.navbar:nth-child="1"nth-of-type="1";body',
+    'span:text="Say \\"hi\\"; now";button.btn:nth-child="1"nth-of-type="1";'
+    'form:attr__id="signup"attr_id="signup";body',
+    'input.field:attr__data-x="1;2"nth-child="2"nth-of-type="1";div;div.container;body',
+]
+SELECTORS = ["button", "button.btn", ".btn-primary", "div > button", "div button",
+             "body button.btn", "#main button", '[href="/signup"]', "form span", "*",
+             "nav > a:nth-child(3)", "div.container > input", "span:nth-of-type(1)",
+             "div.container input", "body > div > button"]  # fmt: skip
 
 
 def random_value(rng: random.Random):
@@ -61,22 +75,17 @@ def make_log(seed: int) -> tuple[list[dict], dict]:
             props["$set"] = {k: random_value(rng) for k in rng.sample(PERSON_KEYS, 2)}
         if rng.random() < 0.15:
             props["$set_once"] = {rng.choice(PERSON_KEYS): random_value(rng)}
-        event = rng.choice(["$pageview", "click", "signed_up"])
+        event = rng.choice(["$pageview", "click", "signed_up", "$autocapture"])
         distinct_id = anon
         if rng.random() < 0.12 and anon not in merges:
             user = f"user-{rng.randint(0, 2)}"
             merges[anon] = user
             event, distinct_id = "$identify", user
             props["$anon_distinct_id"] = anon
-        messages.append(
-            {
-                "event": event,
-                "distinct_id": distinct_id,
-                "properties": props,
-                "timestamp": moment.isoformat(),
-                "uuid": str(uuid.UUID(int=i + 1)),
-            }
-        )
+        chain = rng.choice(CHAINS) if event == "$autocapture" and rng.random() < 0.9 else ""
+        messages.append({"event": event, "distinct_id": distinct_id, "properties": props,
+                         "timestamp": moment.isoformat(), "uuid": str(uuid.UUID(int=i + 1)),
+                         "elements_chain": chain})  # fmt: skip
     for key in range(4):
         messages.append({
             "event": "$groupidentify", "distinct_id": "admin",
@@ -116,6 +125,7 @@ def world_of(messages: list[dict], merges: dict) -> World:
             timestamp=datetime.fromisoformat(m["timestamp"]), properties=m["properties"],
             person_properties={k: v for k, v in merged.items() if v is not None},
             groups={0: company} if company else {},
+            elements_chain=m.get("elements_chain") or "",
         ))  # fmt: skip
     return World(events=events, now=BASE + timedelta(days=30), group_properties=groups)
 
@@ -251,9 +261,55 @@ def with_cohort_ids(tree, ids: list[int]):
 
 
 @st.composite
+def element_leaf(draw):
+    key = draw(st.sampled_from(["tag_name", "text", "href", "selector"]))
+    if key in ("tag_name", "selector"):
+        pool = SELECTORS if key == "selector" else ["button", "a", "div", "span", "p"]
+        value = draw(
+            st.one_of(
+                st.sampled_from(pool), st.lists(st.sampled_from(pool), min_size=1, max_size=2)
+            )
+        )
+        operator = draw(st.sampled_from(["exact", "is_not"]))
+    else:
+        operator = draw(
+            st.sampled_from(
+                [
+                    "exact",
+                    "is_not",
+                    "icontains",
+                    "not_icontains",
+                    "regex",
+                    "not_regex",
+                    "is_set",
+                    "is_not_set",
+                ]
+            )
+        )
+        value = draw(
+            st.sampled_from(
+                [
+                    "Sign up",
+                    "sign",
+                    "/signup",
+                    "/pricing",
+                    "Pricing",
+                    'Say "hi"; now',
+                    "^/",
+                    "hi",
+                    "[0-9]",
+                ]
+            )
+        )
+    return {"type": "element", "key": key, "operator": operator, "value": value}  # fmt: skip
+
+
+@st.composite
 def leaf(draw):
     kind = draw(st.sampled_from(["event", "event", "event", "person", "group", "session",
-                                 "cohort"]))  # fmt: skip
+                                 "cohort", "element"]))  # fmt: skip
+    if kind == "element":
+        return draw(element_leaf())
     if kind == "cohort":
         return {
             "type": "cohort",
@@ -359,6 +415,11 @@ def test_engine_and_oracle_pass_the_same_events(spyglass, dataset, tree):
             }
         ],
         [{"type": "session", "key": "$session_duration", "operator": "gt", "value": 3600}],
+        [{"type": "element", "key": "selector", "operator": "exact", "value": "div > button"}],
+        [{"type": "element", "key": "selector", "operator": "exact", "value": "#signup span"}],
+        [{"type": "element", "key": "tag_name", "operator": "exact", "value": "a"}],
+        [{"type": "element", "key": "text", "operator": "icontains", "value": "sign"}],
+        [{"type": "element", "key": "text", "operator": "exact", "value": 'Say "hi"; now'}],
         {
             "type": "OR",
             "values": [
@@ -395,7 +456,13 @@ ACTION_URLS = ["app", "/p/1", "https://x.io/p/1", "^https://", "p/[0-9]"]
 
 @st.composite
 def action_step(draw):
-    step = {"event": draw(st.sampled_from([None, "$pageview", "click", "signed_up"]))}
+    step = {"event": draw(st.sampled_from([None, "$pageview", "click", "signed_up",
+                                           "$autocapture"]))}  # fmt: skip
+    if step["event"] == "$autocapture" and draw(st.booleans()):
+        step["selector"] = draw(st.sampled_from(SELECTORS))
+    if step["event"] == "$autocapture" and draw(st.booleans()):
+        step["text"] = draw(st.sampled_from(["Sign up", "sign", "Pric", "^S"]))
+        step["text_matching"] = draw(st.sampled_from([None, "exact", "contains", "regex"]))
     if draw(st.booleans()):
         step["url"] = draw(st.sampled_from(ACTION_URLS))
         step["url_matching"] = draw(st.sampled_from(["contains", "exact", "regex"]))
