@@ -518,3 +518,15 @@ def test_each_cohort_matches_the_oracle_and_most_are_proper_subsets(spyglass, da
         assert matched == oracle_matches(world, tree), cohorts[cohort_id]["name"]
         proper += 0 < len(matched) < len(world.events)
     assert proper >= 7, proper
+
+
+def test_child_and_descendant_combinators_differ(spyglass, dataset):
+    tenant, world, cohorts = dataset
+    results = {}
+    for selector in ("div.container > input", "div.container input", "div > input"):
+        tree = [{"type": "element", "key": "selector", "operator": "exact", "value": selector}]
+        results[selector] = engine_matches(spyglass, tenant, tree)
+        assert results[selector] == oracle_matches(world, tree), selector
+    # input's parent is a plain div; div.container is its grandparent.
+    assert results["div.container > input"] == set()
+    assert results["div.container input"] == results["div > input"] != set()
