@@ -1,0 +1,47 @@
+-- Paths, one row per (person, session) (spec B3-B5): the person's kept events in time order
+-- (ties by item), split where the gap to the previous event is at least {gap} microseconds,
+-- runs of one item collapsed into their last event, then cut by the start/end points and the
+-- step limit. `times` are microseconds since the epoch, `items` the final path items.
+SELECT person, __CUT_TIMES__ AS times, __CUT_ITEMS__ AS items
+FROM
+(
+    SELECT
+        person,
+        arrayMap(x -> x.1, session) AS t,
+        arrayMap(x -> x.2, session) AS it,
+        __START_AT__ AS s,
+        __END_AT__ AS f
+    FROM
+    (
+        SELECT
+            person,
+            arraySort(groupArray((ts, item))) AS evs,
+            arrayMap(x -> x.2, evs) AS evs_items,
+            arrayMap((d, i) -> i = 1 OR d >= {gap:Int64},
+                     arrayDifference(arrayMap(x -> x.1, evs)), arrayEnumerate(evs)) AS opens,
+            arrayCumSum(opens) AS sid,
+            -- a run of one item keeps its last event
+            arrayMap(i -> i = length(evs) OR sid[i + 1] != sid[i]
+                          OR evs_items[i + 1] != evs_items[i], arrayEnumerate(evs)) AS keep,
+            arrayFilter((x, k) -> k, evs, keep) AS kept,
+            arrayFilter((x, k) -> k, sid, keep) AS kept_sid,
+            arrayMap((x, i) -> i = 1 OR x != kept_sid[i - 1], kept_sid,
+                     arrayEnumerate(kept_sid)) AS kept_opens,
+            arraySplit((x, o) -> o, kept, kept_opens) AS sessions
+        FROM
+        (
+            SELECT __PERSON__ AS person, toUnixTimestamp64Micro(e.timestamp) AS ts,
+                   __ITEM__ AS item
+            FROM events AS e
+            LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+            WHERE e.project_id = {project_id:UInt64}
+              AND __DATES__
+              AND __SELECTED__
+              AND __FILTERS__
+        )
+        WHERE NOT has({excluded:Array(String)}, item)
+        GROUP BY person
+    )
+    ARRAY JOIN sessions AS session
+)
+WHERE __KEEP__
