@@ -1,0 +1,873 @@
+"""Trends, stickiness and lifecycle (spec/trends.md, spec/README.md): filter → SQL → result.
+
+`compute_trends` is the engine `resolvers/compute.py` runs for TRENDS, STICKINESS and LIFECYCLE
+insights; it dispatches like PostHog's endpoint (§1). The shape of a request:
+
+1. `parse_trends_filter` validates and normalises (resolvers/trends_filter.py);
+2. the date range and buckets come from resolvers/dates.py (project timezone, DST-correct);
+3. per series and period, SQL templates from sql/trends/ compute the math per breakdown value
+   and bucket in ClickHouse (property and entity SQL from resolvers/where.py);
+4. the rows are zero-filled, smoothed, ordered, joined by formula and shaped as PostHog does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import sql
+from gateway.errors import ValidationError
+from resolvers.dates import DateRange, bucket_start, date_range, zone
+from resolvers.properties import parse_properties
+from resolvers.trends_filter import (
+    ACTIVE_MATHS,
+    PER_ACTOR_MATHS,
+    PROPERTY_MATHS,
+    QUANTILES,
+    RANK_BY_EVENT_COUNT,
+    Breakdown,
+    Series,
+    TrendsFilter,
+    parse_trends_filter,
+)
+from resolvers.trends_formula import evaluate, parse_formula
+from resolvers.where import Context, Params, compile_entity, compile_filter, json_path
+
+NULL_VALUE = "$$_posthog_breakdown_null_$$"
+OTHER_VALUE = "$$_posthog_breakdown_other_$$"
+NULL_NUMERIC = 9007199254740990
+NULL_LABEL = "None (i.e. no value)"
+OTHER_LABEL = "Other (i.e. all remaining values)"
+LIFECYCLE_STATUSES = ("new", "returning", "resurrecting", "dormant")
+
+PERSON = (
+    "if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'), "
+    "e.person_id, o.override_person_id)"
+)
+SESSION = "if(isNull(e.properties.`$session_id`), '', toString(e.properties.`$session_id`))"
+UTC_TIME = "DateTime64(6, 'UTC')"
+# Bucket starts in the project timezone, as unix times (closed enum: spliced, never user text).
+_WEEK_MODE = {0: 0, 1: 3}  # week_start_day → toStartOfWeek mode (Sunday / Monday)
+_BUCKETS = {
+    "hour": "toUnixTimestamp(toStartOfHour(toTimeZone(ts, {tz:String})))",
+    "day": "toUnixTimestamp(toStartOfDay(toTimeZone(ts, {tz:String})))",
+    "week": "toUnixTimestamp(toDateTime(toStartOfWeek(toTimeZone(ts, {tz:String}), __MODE__), "
+    "{tz:String}))",
+    "month": "toUnixTimestamp(toDateTime(toStartOfMonth(toTimeZone(ts, {tz:String})), "
+    "{tz:String}))",
+}
+_REDUCE = {"sum": ("sum", ""), "avg": ("avg", ""), "min": ("min", ""), "max": ("max", ""),
+           **{name: ("quantile", f"({level})") for name, level in QUANTILES.items()}}  # fmt: skip
+
+
+def _reduce(how: str, column: str, condition: str | None = None) -> str:
+    """A closed-enum aggregate call, e.g. `quantileIf(0.9)(x, cond)`."""
+    function, levels = _REDUCE[how]
+    if condition is None:
+        return f"{function}{levels}({column})"
+    return f"{function}If{levels}({column}, {condition})"
+
+
+_INTERVAL_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400}
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _template(name: str) -> str:
+    return sql.load(f"trends/{name}")
+
+
+def _filter_template(name: str) -> str:
+    return sql.load(f"filters/{name}")
+
+
+def _floor_second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _wall_shift(moment: datetime, tz: ZoneInfo, days: float) -> datetime:
+    """Calendar days in local time (a DST day is still one day)."""
+    naive = moment.astimezone(tz).replace(tzinfo=None) + timedelta(days=days)
+    return naive.replace(tzinfo=tz)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    following = datetime(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    days = (following - timedelta(days=1)).day
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, days))
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A resolved range (§3.1) and its buckets (§3.2)."""
+
+    date_from: datetime  # project timezone, inclusive
+    date_to: datetime  # inclusive
+    lower: datetime  # events counted from here (date_from rounded down to its interval)
+    buckets: list[datetime]
+
+    @property
+    def keys(self) -> list[int]:
+        return [int(b.timestamp()) for b in self.buckets]
+
+    def window(self) -> tuple[datetime, datetime]:
+        """[from, to) in UTC for `lower <= ts <= date_to` compared at whole seconds."""
+        return _floor_second(self.lower), _floor_second(self.date_to) + timedelta(seconds=1)
+
+
+@dataclass
+class Part:
+    """One output series of one entity in one period, before shaping."""
+
+    series: Series
+    value: object  # breakdown value (None without breakdown)
+    label: str
+    data: list[float] = field(default_factory=list)  # smoothed, not accumulated
+    aggregated_value: float | None = None
+
+    @property
+    def count(self) -> float:
+        return float(sum(self.data))
+
+    @property
+    def rank_value(self) -> float:
+        return self.aggregated_value if self.aggregated_value is not None else self.count
+
+
+class _Request:
+    """Everything fixed for one request: project, filter, timezone, SQL context."""
+
+    def __init__(self, store, project: dict, tf: TrendsFilter, now: datetime, actions: dict):
+        self.store = store
+        self.project = project
+        self.tf = tf
+        self.now = now
+        self.actions = actions
+        self.timezone = project.get("timezone") or "UTC"
+        self.tz = zone(self.timezone)
+        self.week_start_day = int(project.get("week_start_day") or 0)
+        if self.week_start_day not in _WEEK_MODE:
+            raise ValidationError("week_start_day must be 0 or 1", attr="week_start_day")
+        self.bucket_sql = _BUCKETS[tf.interval].replace(
+            "__MODE__", str(_WEEK_MODE[self.week_start_day]))  # fmt: skip
+
+    # -- dates ----------------------------------------------------------------------------
+
+    async def current_range(self) -> DateRange:
+        first = None
+        if self.tf.raw.get("date_from") == "all":
+            result = await self.store.query(_template("first_event.sql"),
+                                            {"project_id": self.project["id"]})  # fmt: skip
+            row = result.rows[0] if result.rows else None
+            first = row[0] if row and row[1] else None
+        rng = date_range(self.tf.raw, now=self.now, timezone=self.timezone,
+                         week_start_day=self.week_start_day, first_event=first,
+                         interval=self.tf.interval)  # fmt: skip
+        if self.tf.interval == "hour":
+            span = rng.date_to.astimezone(UTC) - rng.date_from.astimezone(UTC)
+            if span > timedelta(days=31):
+                raise ValidationError("an hourly insight covers at most 31 days",
+                                      attr="interval")  # fmt: skip
+        return rng
+
+    def period(self, date_from: datetime, date_to: datetime, *, round_lower: bool) -> Period:
+        date_from, date_to = date_from.astimezone(self.tz), date_to.astimezone(self.tz)
+        rng = DateRange(date_from, date_to, self.tf.interval, self.timezone, self.week_start_day)
+        buckets = [b.astimezone(self.tz) for b in rng.buckets()]
+        lower = date_from
+        explicit = str(self.tf.raw.get("explicit_date", "")).lower() in ("true", "1")
+        if round_lower and not explicit:
+            span = (date_to.astimezone(UTC) - date_from.astimezone(UTC)).total_seconds()
+            if self.tf.interval in ("week", "month") or span >= 2 * _INTERVAL_SECONDS[
+                    self.tf.interval]:  # fmt: skip
+                lower = bucket_start(date_from, self.tf.interval, self.week_start_day)
+        return Period(date_from, date_to, lower.astimezone(self.tz), buckets)
+
+    def previous_range(self, date_from: datetime, date_to: datetime) -> tuple[datetime, datetime]:
+        """§6: same length, ending where the current range starts, aligned per interval."""
+        start = date_from.astimezone(self.tz).replace(tzinfo=None)
+        end = date_to.astimezone(self.tz).replace(tzinfo=None)
+        diff = end - start
+        new_from = _same_clock(start - diff, start, hour=True)
+        if new_from > start - diff:
+            new_from -= timedelta(days=1)
+        if self.tf.interval == "hour":
+            new_to = _same_clock(new_from + diff, end, hour=False)
+        else:
+            if self.tf.interval == "day" and _weeks_of_days(self.tf.raw.get("date_from")) and \
+                    not _is_relative(self.tf.raw.get("date_to")):  # fmt: skip
+                new_from += timedelta(days=1)  # `-7d` compares with the 8 days ending today-7
+            new_to = _same_clock(new_from + diff, end, hour=True)
+        return new_from.replace(tzinfo=self.tz), new_to.replace(tzinfo=self.tz)
+
+    # -- SQL ------------------------------------------------------------------------------
+
+    def context(self) -> Context:
+        return Context(person=PERSON, actions=self.actions, now=self.now)
+
+    def base_params(self, params: Params) -> dict:
+        return {**params.values, "project_id": self.project["id"], "tz": self.timezone}
+
+    def where(self, series: Series, params: Params) -> str:
+        ctx = self.context()
+        parts = [compile_entity(series.entity, params, ctx, actions=self.actions,
+                                attr=series.attr)]  # fmt: skip
+        parts.append(compile_filter(parse_properties(self.tf.properties), params, ctx))
+        if self.tf.filter_test_accounts:
+            test_filters = self.project.get("test_account_filters") or []
+            parts.append(compile_filter(parse_properties(test_filters), params, ctx,
+                                        "test_account_filters"))  # fmt: skip
+        if series.math == "unique_group":
+            parts.append(f"e.group_{int(series.group_index)} != ''")
+        return " AND ".join(parts)
+
+    def events_sql(
+        self,
+        series: Series | None,
+        params: Params,
+        window: tuple[datetime, datetime],
+        *,
+        actor_group: int | None = None,
+        breakdown: Breakdown | None = None,
+        number: str | None = None,
+    ) -> str:
+        """One series' events in [from, to): columns actor, raw_value, number, session."""
+        joins = []
+        actor = f"e.group_{int(actor_group)}" if actor_group is not None else f"toString({PERSON})"
+        raw_value = "''"
+        needs_sessions = number == "$session_duration"
+        if breakdown is not None:
+            raw_value, join = self.breakdown_raw(breakdown, params)
+            joins.extend(join)
+            needs_sessions = needs_sessions or breakdown.type == "session"
+        if needs_sessions:
+            joins.append(f"LEFT JOIN ({_filter_template('session_duration.sql')}) AS sd "
+                         f"ON sd.session_id = {SESSION}")  # fmt: skip
+        if number == "$session_duration":
+            number_sql = "toFloat64OrNull(sd.value)"
+        elif number is not None:
+            value = f"getSubcolumn(e.properties, {params.bind(json_path(number), 'String')})"
+            number_sql = f"toFloat64OrNull(if(isNull({value}), '', toString({value})))"
+        else:
+            number_sql = "CAST(NULL AS Nullable(Float64))"
+        columns = ",\n    ".join([f"{actor} AS actor", f"{raw_value} AS raw_value",
+                                  f"{number_sql} AS number", f"{SESSION} AS session"])  # fmt: skip
+        where = self.where(series, params) if series is not None else "1"
+        return (
+            _template("events.sql")
+            .replace("__COLUMNS__", columns)
+            .replace("__JOINS__", "\n".join(joins))
+            .replace("__FROM__", params.bind(window[0].astimezone(UTC), UTC_TIME))
+            .replace("__TO__", params.bind(window[1].astimezone(UTC), UTC_TIME))
+            .replace("__WHERE__", where)
+        )
+
+    def breakdown_raw(self, bd: Breakdown, params: Params) -> tuple[str, list[str]]:
+        """The breakdown value of an event as text ('' = none), or a number for sessions."""
+        if bd.type == "event":
+            value = f"getSubcolumn(e.properties, {params.bind(json_path(bd.key), 'String')})"
+            return f"if(isNull({value}), '', toString({value}))", []
+        if bd.type == "session":
+            return f"ifNull(toInt64OrNull(sd.value), {NULL_NUMERIC})", []
+        key = params.name(bd.key)
+        if bd.type == "person":
+            sub = _filter_template("person_property.sql").replace("__KEY__", key)
+            join = f"LEFT JOIN ({sub}) AS bp ON bp.person_id = {PERSON}"
+        else:
+            index = params.name(bd.group_index)
+            sub = (_filter_template("group_property.sql").replace("__KEY__", key)
+                   .replace("__INDEX__", index))  # fmt: skip
+            join = f"LEFT JOIN ({sub}) AS bp ON bp.group_key = e.group_{int(bd.group_index)}"
+        text = (
+            "if(bp.value = '', '', if(JSONType(bp.value) = 'String', "
+            "JSONExtractString(bp.value), bp.value))"
+        )
+        return text, [join]
+
+    def breakdown_value_sql(self, bd: Breakdown | None) -> str:
+        """raw_value with the null sentinel and URL normalisation (§4.4.3, §4.4.10)."""
+        if bd is None:
+            return "''"
+        if bd.numeric:
+            return "raw_value"
+        value = f"if(raw_value = '', '{NULL_VALUE}', raw_value)"
+        if bd.normalize_url:
+            trimmed = "replaceRegexpOne(raw_value, '[/?#]+$', '')"
+            value = (f"if(raw_value = '', '{NULL_VALUE}', "
+                     f"if({trimmed} = '', '/', {trimmed}))")  # fmt: skip
+        return value
+
+
+def _same_clock(moment: datetime, like: datetime, *, hour: bool) -> datetime:
+    """`moment` with the clock time of `like` (minutes and below only, unless `hour`)."""
+    moment = moment.replace(minute=like.minute, second=like.second, microsecond=like.microsecond)
+    return moment.replace(hour=like.hour) if hour else moment
+
+
+def _weeks_of_days(raw) -> bool:
+    """A relative `-Nd` date_from with N > 0 a multiple of 7 (the compare shift of §6)."""
+    import re
+
+    match = re.fullmatch(r"-?(\d+)d(Start|End)?", raw) if isinstance(raw, str) else None
+    return bool(match and int(match.group(1)) > 0 and int(match.group(1)) % 7 == 0)
+
+
+def _is_relative(raw) -> bool:
+    import re
+
+    if not isinstance(raw, str) or raw == "all":
+        return False
+    match = re.fullmatch(r"-?(\d*)[a-zA-Z](Start|End)?", raw)
+    return bool(match and (match.group(1) or match.group(2)))
+
+
+# --- series computation ----------------------------------------------------------------------
+
+
+def _aggregate_sql(series: Series) -> tuple[str, dict]:
+    """(template, replacements) computing the series' math per breakdown value and bucket."""
+    m = series.math
+    if m in PER_ACTOR_MATHS:
+        how = m.removesuffix("_count_per_actor")
+        return "buckets_per_unit.sql", {
+            "__UNIT__": "actor",
+            "__UNIT_VALUE__": "count()",
+            "__AGGREGATE__": _reduce(how, "unit_value", "unit != ''"),
+        }
+    if m in PROPERTY_MATHS and series.math_property == "$session_duration":
+        return "buckets_per_unit.sql", {
+            "__UNIT__": "session",
+            "__UNIT_VALUE__": "any(number)",
+            "__AGGREGATE__": _reduce(m, "unit_value", "unit != ''"),
+        }
+    aggregate = {
+        "total": "count()",
+        "dau": "uniqExact(person)",
+        "unique_group": "uniqExact(actor)",
+        "unique_session": "uniqExactIf(session, session != '')",
+        "active": "uniqExactIf(actor, actor != '')",
+    }.get(m) or _reduce(m, "number")
+    return "buckets.sql", {"__AGGREGATE__": aggregate}
+
+
+def _number_of(series: Series) -> str | None:
+    return series.math_property if series.math in PROPERTY_MATHS else None
+
+
+async def _rows(req: _Request, template: str, replacements: dict, params: Params) -> list[tuple]:
+    sql = _template(template)
+    for key, value in replacements.items():
+        sql = sql.replace(key, value)
+    result = await req.store.query(sql, req.base_params(params))
+    return result.rows
+
+
+def _keep(req: _Request, params_holder: dict, kept: list | None, with_other: bool) -> tuple:
+    """SQL mapping the breakdown value onto the kept values (and "Other"), and the filter."""
+    bd = req.tf.breakdown
+    value = req.breakdown_value_sql(bd)
+    if bd is None or kept is None:
+        return value, "1"
+    kind = "Array(Int64)" if bd.numeric else "Array(String)"
+    params_holder["kept"] = (list(kept), kind)
+    if with_other:
+        return f"if(has(__KEPT__, {value}), {value}, '{OTHER_VALUE}')", "1"
+    return value, f"has(__KEPT__, {value})"
+
+
+async def _math_rows(
+    req: _Request,
+    series: Series,
+    window: tuple[datetime, datetime],
+    *,
+    bucket: str,
+    kept: list | None,
+    with_other: bool,
+    math_series: Series | None = None,
+    template_override: tuple[str, dict] | None = None,
+) -> list[tuple]:
+    target = math_series or series
+    params = Params()
+    events = req.events_sql(series, params, window, actor_group=target.actor_group,
+                            breakdown=req.tf.breakdown, number=_number_of(target))  # fmt: skip
+    holder: dict = {}
+    value_sql, keep_sql = _keep(req, holder, kept, with_other)
+    if "kept" in holder:
+        values, kind = holder["kept"]
+        placeholder = params.bind(values, kind)
+        value_sql = value_sql.replace("__KEPT__", placeholder)
+        keep_sql = keep_sql.replace("__KEPT__", placeholder)
+    events = f"SELECT *, {value_sql} AS breakdown_value FROM ({events})"
+    template, replacements = template_override or _aggregate_sql(target)
+    return await _rows(req, template, {**replacements, "__EVENTS__": events, "__BUCKET__": bucket,
+                                       "__KEEP__": keep_sql}, params)  # fmt: skip
+
+
+async def _top_values(req: _Request, series: Series, period: Period) -> tuple[list, bool]:
+    """§4.4.1: values ranked by the math (event counts for some maths) over the range."""
+    bd = req.tf.breakdown
+    ranking = series
+    if series.math in RANK_BY_EVENT_COUNT:
+        ranking = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
+    rows = await _math_rows(req, series, period.window(), bucket="0", kept=None,
+                            with_other=False, math_series=ranking)  # fmt: skip
+    scored = [(_number(r[2]), r[0]) for r in rows]
+    ranked = [value for _, value in sorted(scored, reverse=True)]
+    window = ranked[bd.offset : bd.offset + bd.limit + 1]
+    kept = window[: bd.limit]
+    with_other = len(window) > bd.limit and not bd.hide_other and not bd.numeric
+    return kept, with_other
+
+
+def _number(value) -> float:
+    """A math result as a float: NULL (no values) and NaN (an empty -If aggregate) are 0."""
+    if value is None:
+        return 0.0
+    number = float(value)
+    return number if math.isfinite(number) else 0.0
+
+
+def _value_label(value) -> str:
+    if value in (NULL_VALUE, NULL_NUMERIC):
+        return NULL_LABEL
+    if value == OTHER_VALUE:
+        return OTHER_LABEL
+    return str(value)
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    if window <= 1:
+        return list(values)
+    out = []
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def _accumulate(values: list[float]) -> list[float]:
+    out, total = [], 0.0
+    for value in values:
+        total += value
+        out.append(total)
+    return out
+
+
+async def _entity_parts(req: _Request, series: Series, period: Period) -> list[Part]:
+    """The series of one entity in one period (§4), ordered per §4.4.6."""
+    tf, bd = req.tf, req.tf.breakdown
+    kept, with_other = None, False
+    if bd is not None:
+        kept, with_other = await _top_values(req, series, period)
+        if not kept:
+            return []  # §4.4.11
+    values = [None] if bd is None else [*kept, *([OTHER_VALUE] if with_other else [])]
+    parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
+    rows = await _series_rows(req, series, period, kept, with_other)
+    if tf.aggregated:
+        found = {(None if bd is None else r[0]): _number(r[2]) for r in rows}
+        for value, part in parts.items():
+            part.aggregated_value = found.get(value, 0.0)
+    else:
+        position = {key: i for i, key in enumerate(period.keys)}
+        if series.math in ACTIVE_MATHS:
+            position = {i + 1: i for i in range(len(period.keys))}
+        data = {v: [0.0] * len(period.keys) for v in values}
+        for value, bucket, number in rows:
+            key = None if bd is None else value
+            if key in data and int(bucket) in position:
+                data[key][position[int(bucket)]] = _number(number)
+        for value, part in parts.items():
+            part.data = _smooth(data[value], tf.smoothing)
+    multiple = len(tf.series) > 1
+    ordered = list(parts.values())
+    if bd is not None:
+        ordered.sort(key=lambda p: (-p.rank_value, _label(p, multiple)))
+    return ordered
+
+
+async def _series_rows(
+    req: _Request, series: Series, period: Period, kept: list | None, with_other: bool
+) -> list[tuple]:
+    tf = req.tf
+    if series.math in ACTIVE_MATHS:
+        days = ACTIVE_MATHS[series.math]
+        active = Series(series.entity, series.echo, series.name, "active", None,
+                        series.group_index, series.attr)  # fmt: skip
+        if tf.aggregated:
+            start = _wall_shift(period.date_to, req.tz, -days)
+            window = (start.astimezone(UTC), period.date_to.astimezone(UTC) + timedelta(
+                microseconds=1))  # fmt: skip
+            return await _math_rows(req, series, window, bucket="0", kept=kept,
+                                    with_other=with_other, math_series=active)  # fmt: skip
+        fetch_from = _floor_second(_wall_shift(period.lower, req.tz, -days))
+        window = (fetch_from, _floor_second(period.date_to) + timedelta(seconds=1))
+        params_starts = [_wall_shift(b, req.tz, -(days - 1)).astimezone(UTC)
+                         for b in period.buckets]  # fmt: skip
+        params_ends = [_wall_shift(b, req.tz, 1).astimezone(UTC) for b in period.buckets]
+        return await _active_rows(req, series, window, kept, with_other, active,
+                                  params_starts, params_ends)  # fmt: skip
+    bucket = "0" if tf.aggregated else req.bucket_sql
+    if tf.cumulative and series.math in ("dau", "unique_group") and not tf.aggregated:
+        unit = Series(series.entity, series.echo, series.name, series.math, None,
+                      series.group_index if series.math == "unique_group" else None,
+                      series.attr)  # fmt: skip
+        return await _math_rows(req, series, period.window(), bucket=bucket, kept=kept,
+                                with_other=with_other, math_series=unit,
+                                template_override=("first_seen.sql", {}))  # fmt: skip
+    return await _math_rows(req, series, period.window(), bucket=bucket, kept=kept,
+                            with_other=with_other)  # fmt: skip
+
+
+async def _active_rows(req, series, window, kept, with_other, active, starts, ends):
+    params = Params()
+    events = req.events_sql(series, params, window, actor_group=active.group_index,
+                            breakdown=req.tf.breakdown)  # fmt: skip
+    holder: dict = {}
+    value_sql, keep_sql = _keep(req, holder, kept, with_other)
+    if "kept" in holder:
+        values, kind = holder["kept"]
+        placeholder = params.bind(values, kind)
+        value_sql = value_sql.replace("__KEPT__", placeholder)
+        keep_sql = keep_sql.replace("__KEPT__", placeholder)
+    events = f"SELECT *, {value_sql} AS breakdown_value FROM ({events})"
+    return await _rows(req, "active.sql", {
+        "__EVENTS__": events, "__KEEP__": keep_sql,
+        "__STARTS__": params.bind(starts, f"Array({UTC_TIME})"),
+        "__ENDS__": params.bind(ends, f"Array({UTC_TIME})"),
+    }, params)  # fmt: skip
+
+
+def _label(part: Part, multiple_entities: bool) -> str:
+    if part.value is None:
+        return part.series.name
+    if multiple_entities:
+        return f"{part.series.name} - {part.label}"
+    return part.label
+
+
+# --- shaping ---------------------------------------------------------------------------------
+
+
+def _days(req: _Request, buckets: list[datetime]) -> list[str]:
+    fmt = "%Y-%m-%d %H:%M:%S" if req.tf.interval == "hour" else "%Y-%m-%d"
+    return [b.astimezone(req.tz).strftime(fmt) for b in buckets]
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _labels(req: _Request, buckets: list[datetime]) -> list[str]:
+    out = []
+    for b in buckets:
+        local = b.astimezone(req.tz)
+        label = f"{local.day}-{_MONTHS[local.month - 1]}-{local.year}"
+        if req.tf.interval == "hour":
+            label += f" {local.hour:02d}:{local.minute:02d}"
+        out.append(label)
+    return out
+
+
+def _aggregated_days(req: _Request, period: Period) -> list[str]:
+    """§3.2: step from the unrounded date_from while <= date_to (calendar steps, real hours)."""
+    out, step = [], 0
+    fmt = "%Y-%m-%d %H:%M:%S" if req.tf.interval == "hour" else "%Y-%m-%d"
+    while True:
+        if req.tf.interval == "hour":
+            current = (period.date_from.astimezone(UTC) + timedelta(hours=step)).astimezone(req.tz)
+        else:
+            days = {"day": 1, "week": 7, "month": 30}[req.tf.interval] * step
+            current = _wall_shift(period.date_from, req.tz, days)
+        if current.astimezone(UTC) > period.date_to.astimezone(UTC):
+            return out
+        out.append(current.astimezone(req.tz).strftime(fmt))
+        step += 1
+
+
+def _bucket_end(req: _Request, bucket: datetime) -> datetime:
+    if req.tf.interval == "day":
+        return bucket.replace(hour=23, minute=59, second=59, microsecond=999999)
+    if req.tf.interval == "hour":
+        return (bucket.astimezone(UTC) + timedelta(hours=1)).astimezone(req.tz)
+    if req.tf.interval == "week":
+        return _wall_shift(bucket, req.tz, 6)
+    return _wall_shift(_add_months(bucket, 1), req.tz, -1)
+
+
+def _request_echo(req: _Request, period: Period, insight: str) -> dict:
+    return {**req.tf.raw, "insight": insight, "interval": req.tf.interval,
+            "display": req.tf.display, "date_from": period.date_from.isoformat(),
+            "date_to": period.date_to.isoformat()}  # fmt: skip
+
+
+def _persons_url(req: _Request, flt: dict, path: str = "persons/trends") -> str:
+    query = urlencode({k: v for k, v in flt.items() if v is not None})
+    return f"api/projects/{req.project['id']}/{path}/?{query}"
+
+
+def _persons_filter(req: _Request, part: Part) -> dict:
+    echo = part.series.echo
+    out = {"entity_id": echo["id"], "entity_type": echo["type"], "entity_math": echo["math"],
+           "entity_order": echo["order"]}  # fmt: skip
+    if req.tf.breakdown is not None:
+        out["breakdown_value"] = part.value
+        out["breakdown_type"] = req.tf.breakdown.type
+    return out
+
+
+def _format(req: _Request, part: Part, period: Period) -> dict:
+    multiple = len(req.tf.series) > 1
+    out: dict = {"action": part.series.echo, "label": _label(part, multiple)}
+    if req.tf.breakdown is not None:
+        out["breakdown_value"] = part.value
+    if part.aggregated_value is not None:
+        persons = {**_persons_filter(req, part), "date_from": period.date_from.isoformat(),
+                   "date_to": period.date_to.isoformat()}  # fmt: skip
+        out.update({"aggregated_value": part.aggregated_value, "count": 0.0, "data": [],
+                    "labels": [], "days": _aggregated_days(req, period),
+                    "persons": {"filter": persons, "url": _persons_url(req, persons)}})  # fmt: skip
+    else:
+        base = _persons_filter(req, part)
+        urls = []
+        for bucket in period.buckets:
+            start = period.date_from if req.tf.cumulative else bucket
+            flt = {**base, "date_from": start.isoformat(),
+                   "date_to": _bucket_end(req, bucket).isoformat()}  # fmt: skip
+            urls.append({"filter": flt, "url": _persons_url(req, flt)})
+        out.update({
+            "count": part.count,
+            "data": _accumulate(part.data) if req.tf.cumulative else list(part.data),
+            "labels": _labels(req, period.buckets), "days": _days(req, period.buckets),
+            "persons_urls": urls,
+        })  # fmt: skip
+    out["filter"] = _request_echo(req, period, "TRENDS")
+    return out
+
+
+def _mark_compare(items: list[dict], which: str, interval: str) -> list[dict]:
+    for item in items:
+        item["compare"] = True
+        item["compare_label"] = which
+        item["labels"] = [f"{interval} {i}" for i in range(len(item["labels"]))]
+    return items
+
+
+# --- formula ---------------------------------------------------------------------------------
+
+
+async def _formula_items(req: _Request, period: Period) -> list[dict]:
+    """§5: the formula element-wise over the series, joined on breakdown value."""
+    tf = req.tf
+    tree = parse_formula(tf.formula, len(tf.series))
+    per_series = [await _entity_parts(req, s, period) for s in tf.series]
+    keys: list = []
+    rows: list[dict] = []
+    for parts in per_series:
+        row = {}
+        for part in parts:
+            row[part.value] = part
+            if part.value not in keys:
+                keys.append(part.value)
+        rows.append(row)
+    width = len(period.buckets)
+    items = []
+    for key in keys:
+        if tf.aggregated:
+            inputs = [row[key].aggregated_value if key in row else 0.0 for row in rows]
+            item: dict = {"aggregated_value": evaluate(tree, inputs), "data": [], "count": 0.0,
+                          "labels": [], "days": _aggregated_days(req, period)}  # fmt: skip
+        else:
+            columns = [row[key].data if key in row else [0.0] * width for row in rows]
+            data = [evaluate(tree, [c[i] for c in columns]) for i in range(width)]
+            item = {"data": _accumulate(data) if tf.cumulative else data,
+                    "count": float(sum(data)), "labels": _labels(req, period.buckets),
+                    "days": _days(req, period.buckets)}  # fmt: skip
+        if tf.breakdown is None:
+            item["label"] = f"Formula ({tf.formula})"
+        else:
+            item["label"] = key
+            item["breakdown_value"] = key
+        items.append(item)
+    return items
+
+
+# --- trends ----------------------------------------------------------------------------------
+
+
+async def _trends(req: _Request) -> list[dict]:
+    tf = req.tf
+    if tf.formula:
+        parse_formula(tf.formula, len(tf.series))  # a bad formula is a 400 before any query
+    rng = await req.current_range()
+    periods = [("current", req.period(rng.date_from, rng.date_to, round_lower=True))]
+    if tf.compare:
+        previous = req.previous_range(rng.date_from, rng.date_to)
+        periods.append(("previous", req.period(*previous, round_lower=True)))
+    compare = len(periods) == 2
+    out: list[dict] = []
+    if tf.formula:
+        for which, period in periods:
+            items = await _formula_items(req, period)
+            out.extend(_mark_compare(items, which, tf.interval) if compare else items)
+        return out
+    for series in tf.series:
+        for which, period in periods:
+            parts = await _entity_parts(req, series, period)
+            items = [_format(req, part, period) for part in parts]
+            out.extend(_mark_compare(items, which, tf.interval) if compare else items)
+    return out
+
+
+# --- stickiness ------------------------------------------------------------------------------
+
+
+def _sticky_points(req: _Request, period: Period) -> int:
+    start, end = period.date_from.astimezone(req.tz), period.date_to.astimezone(req.tz)
+    wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+    if req.tf.interval == "month":
+        steps = (end.year - start.year) * 12 + end.month - start.month
+    elif req.tf.interval == "week":
+        steps = wall.days // 7
+    elif req.tf.interval == "day":
+        steps = wall.days
+    else:
+        steps = math.floor((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600)
+    return steps + 1
+
+
+async def _sticky_item(req: _Request, series: Series, period: Period) -> dict:
+    points = _sticky_points(req, period)
+    group = req.tf.aggregation_group_index
+    if series.math == "unique_group":
+        group = series.group_index
+    params = Params()
+    events = req.events_sql(series, params, period.window(), actor_group=group)
+    rows = await _rows(req, "stickiness.sql", {"__EVENTS__": events,
+                                               "__BUCKET__": req.bucket_sql}, params)  # fmt: skip
+    data = [0.0] * points
+    for active, actors in rows:
+        if 1 <= int(active) <= points:
+            data[int(active) - 1] += float(actors)
+    unit = req.tf.interval
+    base = {"entity_id": series.echo["id"], "entity_type": series.echo["type"],
+            "entity_math": series.echo["math"], "date_from": period.date_from.isoformat(),
+            "date_to": period.date_to.isoformat()}  # fmt: skip
+    urls = []
+    for k in range(1, points + 1):
+        flt = {**base, "stickiness_days": k}
+        urls.append({"filter": flt, "url": _persons_url(req, flt, "persons/stickiness")})
+    return {
+        "action": series.echo, "label": series.name, "count": float(sum(data)), "data": data,
+        "labels": [f"{k} {unit}" + ("" if k == 1 else "s") for k in range(1, points + 1)],
+        "days": list(range(1, points + 1)), "filter": _request_echo(req, period, "STICKINESS"),
+        "persons_urls": urls,
+    }  # fmt: skip
+
+
+async def _stickiness(req: _Request) -> list[dict]:
+    rng = await req.current_range()
+    periods = [("current", req.period(rng.date_from, rng.date_to, round_lower=False))]
+    if req.tf.compare:
+        previous = req.previous_range(rng.date_from, rng.date_to)
+        periods.append(("previous", req.period(*previous, round_lower=False)))
+    out = []
+    for series in req.tf.series:
+        for which, period in periods:
+            item = await _sticky_item(req, series, period)
+            out.extend(_mark_compare([item], which, req.tf.interval) if len(periods) == 2
+                       else [item])  # fmt: skip
+    return out
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def _next_bucket(req: _Request, bucket: datetime) -> datetime:
+    jump = {"hour": 1.5 / 24, "day": 1.5, "week": 10, "month": 40}[req.tf.interval]
+    moment = (bucket.astimezone(UTC) + timedelta(days=jump)).astimezone(req.tz)
+    return bucket_start(moment, req.tf.interval, req.week_start_day)
+
+
+def _previous_bucket(req: _Request, bucket: datetime) -> datetime:
+    moment = (bucket.astimezone(UTC) - timedelta(microseconds=1)).astimezone(req.tz)
+    return bucket_start(moment, req.tf.interval, req.week_start_day)
+
+
+async def _lifecycle(req: _Request) -> list[dict]:
+    if not req.tf.series:
+        return []
+    series = req.tf.series[0]  # §8: the first entity only; math ignored
+    rng = await req.current_range()
+    period = req.period(rng.date_from, rng.date_to, round_lower=False)
+    shown = period.buckets
+    if not shown:
+        raise ValidationError("date_from is after date_to", attr="date_from")
+    before, after = _previous_bucket(req, shown[0]), _next_bucket(req, shown[-1])
+    timeline = [before, *shown, after]
+    params = Params()
+    counted = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
+    events = req.events_sql(counted, params, (before.astimezone(UTC), after.astimezone(UTC)))
+    everything = req.events_sql(None, params, (_EARLIEST, _LATEST))
+    rows = await _rows(req, "lifecycle.sql", {
+        "__EVENTS__": events, "__ALL_EVENTS__": everything, "__BUCKET__": req.bucket_sql,
+        "__TIMELINE__": params.bind([int(b.timestamp()) for b in timeline], "Array(Int64)"),
+    }, params)  # fmt: skip
+    counts = {status: [0.0] * len(shown) for status in LIFECYCLE_STATUSES}
+    for status, position, persons in rows:
+        index = int(position) - 2  # 1-based timeline positions; the first is `before`
+        if 0 <= index < len(shown):
+            counts[status][index] += float(persons)
+    base = {"entity_id": series.echo["id"], "entity_type": series.echo["type"]}
+    out = []
+    for status in LIFECYCLE_STATUSES:
+        data = counts[status]
+        if status == "dormant":
+            data = [-v if v else 0.0 for v in data]
+        urls = []
+        for b in shown:
+            flt = {**base, "date_from": period.date_from.isoformat(),
+                   "date_to": period.date_to.isoformat(), "target_date": b.isoformat(),
+                   "lifecycle_type": status}  # fmt: skip
+            urls.append({"filter": flt, "url": _persons_url(req, flt, "persons/lifecycle")})
+        out.append({
+            "action": series.echo, "label": f"{series.name} - {status}", "status": status,
+            "count": float(sum(data)), "data": data, "labels": _labels(req, shown),
+            "days": _days(req, shown), "persons_urls": urls,
+        })  # fmt: skip
+    return out
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+async def compute_trends(
+    store, project: dict, filters: dict, *, now: datetime, actions: dict[int, dict] | None = None
+) -> list[dict]:
+    """PostHog's `result` list for `/insights/trend/` (dispatching like the endpoint, §1)."""
+    tf = parse_trends_filter(filters, actions)
+    req = _Request(store, project, tf, now, actions or {})
+    if tf.kind == "LIFECYCLE":
+        return await _lifecycle(req)
+    if tf.kind == "STICKINESS":
+        return await _stickiness(req)
+    return await _trends(req)
+
+
+async def compute_stickiness(store, project: dict, filters: dict, *, now: datetime,
+                             actions: dict[int, dict] | None = None) -> list[dict]:  # fmt: skip
+    return await compute_trends(store, project, {**filters, "insight": "STICKINESS"}, now=now,
+                                actions=actions)  # fmt: skip
+
+
+async def compute_lifecycle(store, project: dict, filters: dict, *, now: datetime,
+                            actions: dict[int, dict] | None = None) -> list[dict]:  # fmt: skip
+    return await compute_trends(store, project, {**filters, "insight": "LIFECYCLE"}, now=now,
+                                actions=actions)  # fmt: skip

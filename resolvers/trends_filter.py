@@ -1,0 +1,298 @@
+"""The trends filter: PostHog's legacy trend parameters → one typed, validated object.
+
+Every check a user can fail happens here, before any SQL is built, and names the field
+(spec/trends.md §2; 400s via ValidationError). Shared by trends, stickiness and lifecycle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from gateway.errors import ValidationError
+from resolvers.dates import parse_interval
+
+QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+PROPERTY_MATHS = frozenset({"sum", "avg", "min", "max", *QUANTILES})
+PER_ACTOR_MATHS = frozenset(f"{how}_count_per_actor" for how in ("avg", "min", "max", *QUANTILES))
+ACTIVE_MATHS = {"weekly_active": 7, "monthly_active": 30}  # look-back days (§4.3)
+SIMPLE_MATHS = frozenset({"total", "dau", "unique_group", "unique_session"})
+KNOWN_MATHS = SIMPLE_MATHS | PROPERTY_MATHS | PER_ACTOR_MATHS | frozenset(ACTIVE_MATHS)
+# §4.4.1: breakdown values of these maths are ranked by plain event counts.
+RANK_BY_EVENT_COUNT = frozenset({"total", "dau", *ACTIVE_MATHS, *PER_ACTOR_MATHS})
+
+CUMULATIVE = "ActionsLineGraphCumulative"
+AGGREGATED_DISPLAYS = frozenset({"ActionsTable", "ActionsPie", "ActionsDonut", "ActionsBarValue",
+                                 "WorldMap", "BoldNumber", "CalendarHeatmap"})  # fmt: skip
+BREAKDOWN_IGNORED_DISPLAYS = frozenset({"BoldNumber", "Metric", "CalendarHeatmap", "BoxPlot"})
+BREAKDOWN_TYPES = ("event", "person", "group", "session")
+
+MAX_SERIES = 50
+MAX_HOURLY_DAYS = 31
+MAX_BREAKDOWN_LIMIT = 1000
+
+
+def _json(value, attr: str):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
+    return value
+
+
+def truthy(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return False
+
+
+def optional_int(value, attr: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValidationError(f"{attr} must be an integer", attr=attr)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{attr} must be an integer", attr=attr) from None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One entity of `events`/`actions` (§2.1), normalised."""
+
+    entity: dict  # for resolvers.where.compile_entity
+    echo: dict  # the `action` key of each result item
+    name: str
+    math: str
+    math_property: str | None
+    group_index: int | None  # math_group_type_index
+    attr: str  # e.g. "events[0]": where errors point
+
+    @property
+    def actor_group(self) -> int | None:
+        """The group index per-actor and active-user maths count by (None = persons)."""
+        if self.math in ("dau", "unique_session"):
+            return None
+        return self.group_index
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    type: str  # event | person | group | session
+    key: str
+    group_index: int | None
+    normalize_url: bool
+    limit: int
+    offset: int
+    hide_other: bool
+
+    @property
+    def numeric(self) -> bool:
+        return self.type == "session"
+
+
+@dataclass(frozen=True)
+class TrendsFilter:
+    kind: str  # TRENDS | STICKINESS | LIFECYCLE
+    raw: dict  # the request, JSON params decoded (echoed as `filter`)
+    interval: str
+    display: str
+    series: tuple[Series, ...]
+    breakdown: Breakdown | None
+    formula: str | None
+    compare: bool
+    smoothing: int
+    filter_test_accounts: bool
+    properties: object  # global property filters, as sent
+    aggregation_group_index: int | None
+
+    @property
+    def aggregated(self) -> bool:
+        return self.display in AGGREGATED_DISPLAYS
+
+    @property
+    def cumulative(self) -> bool:
+        return self.display == CUMULATIVE
+
+
+def _series(entity: dict, kind: str, index: int, actions: dict) -> Series:
+    attr = f"{kind}[{index}]"
+    if not isinstance(entity, dict):
+        raise ValidationError(f"{attr} must be an object", attr=attr)
+    entity = {**entity, "type": kind, "properties": _json(entity.get("properties"),
+                                                          f"{attr}.properties") or []}  # fmt: skip
+    if kind == "actions":
+        try:
+            action_id = int(entity.get("id"))
+        except (TypeError, ValueError):
+            raise ValidationError(f"{attr}: bad action id {entity.get('id')!r}",
+                                  attr="actions") from None  # fmt: skip
+        if action_id not in actions:
+            raise ValidationError(f"{attr}: unknown action id {action_id}", attr="actions")
+        entity["id"] = action_id
+        name = actions[action_id].get("name") or str(action_id)
+    else:
+        name = entity.get("name") or entity.get("id") or "All events"
+    math = entity.get("math") or "total"
+    if math == "hogql":
+        raise ValidationError(f"{attr}.math: hogql math is not supported", attr="math",
+                              code="unsupported_hogql")  # fmt: skip
+    if math not in KNOWN_MATHS:
+        raise ValidationError(f"{attr}.math: unknown math {math!r}", attr="math")
+    math_property = entity.get("math_property") or None
+    if math in PROPERTY_MATHS and not math_property:
+        raise ValidationError(f"{attr}: math {math!r} needs a math_property", attr="math_property")
+    group_index = optional_int(entity.get("math_group_type_index"), "math_group_type_index")
+    if group_index is not None and not 0 <= group_index <= 4:
+        raise ValidationError("math_group_type_index must be 0-4", attr="math_group_type_index")
+    if math == "unique_group" and group_index is None:
+        raise ValidationError("unique_group needs math_group_type_index",
+                              attr="math_group_type_index")  # fmt: skip
+    echo = {
+        "id": entity.get("id"),
+        "type": kind,
+        "order": entity.get("order"),
+        "name": name,
+        "custom_name": entity.get("custom_name"),
+        "math": entity.get("math"),
+        "math_property": entity.get("math_property"),
+        "math_hogql": entity.get("math_hogql"),
+        "math_group_type_index": entity.get("math_group_type_index"),
+        "properties": entity["properties"] or [],
+    }
+    return Series(entity, echo, str(name), math, math_property, group_index, attr)
+
+
+def _series_list(raw: dict, actions: dict) -> list[Series]:
+    """§2.1: actions then events, stable-sorted by `order` (missing = -1)."""
+    entities = []
+    for kind in ("actions", "events"):
+        values = _json(raw.get(kind), kind) or []
+        if not isinstance(values, list):
+            raise ValidationError(f"{kind} must be a list of entities", attr=kind)
+        entities.extend((kind, i, e) for i, e in enumerate(values))
+    if len(entities) > MAX_SERIES:
+        raise ValidationError(f"at most {MAX_SERIES} series per insight", attr="events")
+
+    def order(item) -> int:
+        value = item[2].get("order") if isinstance(item[2], dict) else None
+        return -1 if value is None else optional_int(value, f"{item[0]}[{item[1]}].order")
+
+    entities.sort(key=order)
+    return [_series(entity, kind, i, actions) for kind, i, entity in entities]
+
+
+def _breakdown(raw: dict, display: str) -> Breakdown | None:
+    if display in BREAKDOWN_IGNORED_DISPLAYS:
+        return None
+    if raw.get("breakdowns"):
+        raise ValidationError("multiple breakdowns are not supported yet", attr="breakdowns",
+                              code="unsupported")  # fmt: skip
+    value = raw.get("breakdown")
+    if isinstance(value, str) and value.startswith("["):
+        value = _json(value, "breakdown")
+    if value is None or value == "" or value == []:
+        return None
+    kind = raw.get("breakdown_type") or "event"
+    if kind == "hogql":
+        raise ValidationError("hogql breakdowns are not supported", attr="breakdown",
+                              code="unsupported_hogql")  # fmt: skip
+    if kind == "cohort":
+        raise ValidationError("cohort breakdowns are not supported yet", attr="breakdown_type",
+                              code="unsupported")  # fmt: skip
+    if kind not in BREAKDOWN_TYPES:
+        raise ValidationError(f"unsupported breakdown_type {kind!r}", attr="breakdown_type")
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise ValidationError("a list breakdown needs breakdown_type=cohort", attr="breakdown")
+        value = value[0]
+    group_index = optional_int(raw.get("breakdown_group_type_index"), "breakdown_group_type_index")
+    if kind == "group" and (group_index is None or not 0 <= group_index <= 4):
+        raise ValidationError("group breakdowns need breakdown_group_type_index 0-4",
+                              attr="breakdown_group_type_index")  # fmt: skip
+    if kind == "session" and value != "$session_duration":
+        raise ValidationError("session breakdowns support only $session_duration",
+                              attr="breakdown")  # fmt: skip
+    if optional_int(raw.get("breakdown_histogram_bin_count"), "breakdown_histogram_bin_count"):
+        raise ValidationError("histogram breakdowns are not supported yet",
+                              attr="breakdown_histogram_bin_count", code="unsupported")  # fmt: skip
+    default_limit = 300 if display == "WorldMap" else 25
+    limit = optional_int(raw.get("breakdown_limit"), "breakdown_limit") or default_limit
+    if not 0 < limit <= MAX_BREAKDOWN_LIMIT:
+        raise ValidationError(f"breakdown_limit must be 1-{MAX_BREAKDOWN_LIMIT}",
+                              attr="breakdown_limit")  # fmt: skip
+    offset = optional_int(raw.get("offset"), "offset") or 0
+    if offset < 0:
+        raise ValidationError("offset must not be negative", attr="offset")
+    return Breakdown(kind, str(value), group_index if kind == "group" else None,
+                     truthy(raw.get("breakdown_normalize_url", False)), limit, offset,
+                     truthy(raw.get("breakdown_hide_other_aggregation", False)))  # fmt: skip
+
+
+def _smoothing(raw: dict) -> int:
+    value = raw.get("smoothing_intervals", 1)
+    if value is None or value == "":
+        return 1
+    message = f"smoothing_intervals must be a positive integer, got {value!r}"
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValidationError(message, attr="smoothing_intervals")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(message, attr="smoothing_intervals") from None
+    if number < 1:
+        raise ValidationError(message, attr="smoothing_intervals")
+    return number
+
+
+def _sampling(raw: dict) -> None:
+    value = raw.get("sampling_factor")
+    if value in (None, "", 0, "0"):
+        return
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("sampling_factor must be a number", attr="sampling_factor") from None
+    if not 0 < factor <= 1:
+        raise ValidationError("sampling_factor must be in (0, 1]", attr="sampling_factor")
+    if factor != 1:
+        raise ValidationError("sampling is not supported yet", attr="sampling_factor",
+                              code="unsupported")  # fmt: skip
+
+
+def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFilter:
+    """Validate and normalise a trends / stickiness / lifecycle request."""
+    raw = dict(filters)
+    for key in ("events", "actions", "properties"):
+        if key in raw:
+            raw[key] = _json(raw[key], key)
+    insight = str(raw.get("insight") or "TRENDS").upper()
+    shown_as = raw.get("shown_as")
+    if insight == "LIFECYCLE" or shown_as == "Lifecycle":
+        kind = "LIFECYCLE"
+    elif insight == "STICKINESS" or shown_as == "Stickiness":
+        kind = "STICKINESS"
+    else:
+        kind = "TRENDS"
+    interval = parse_interval(raw.get("interval") or None)
+    display = raw.get("display") or "ActionsLineGraph"
+    _sampling(raw)
+    series = tuple(_series_list(raw, actions or {}))
+    smoothing = _smoothing(raw)
+    formula = raw.get("formula") or None
+    breakdown = _breakdown(raw, display) if kind == "TRENDS" else None
+    aggregation = optional_int(raw.get("aggregation_group_type_index"),
+                               "aggregation_group_type_index")  # fmt: skip
+    return TrendsFilter(
+        kind=kind, raw=raw, interval=interval, display=display, series=series,
+        breakdown=breakdown, formula=str(formula) if formula and kind == "TRENDS" else None,
+        compare=truthy(raw.get("compare", False)), smoothing=smoothing,
+        filter_test_accounts=truthy(raw.get("filter_test_accounts", False)),
+        properties=raw.get("properties") or [], aggregation_group_index=aggregation,
+    )  # fmt: skip
