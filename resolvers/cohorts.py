@@ -347,7 +347,11 @@ class Cohorts:
             document = found.document
             if not document["is_static"]:
                 raise ValidationError("only static cohorts take a list of people", attr="csv")
-            rows = [r[0].strip() for r in csv.reader(io.StringIO(text)) if r and r[0].strip()]
+            try:  # newline="": the csv module reads \r, \n and \r\n row ends itself
+                rows = [r[0].strip() for r in csv.reader(io.StringIO(text, newline=""))
+                        if r and r[0].strip()]  # fmt: skip
+            except csv.Error as exc:
+                raise ValidationError(f"csv: {exc}", attr="csv") from None
             if rows and rows[0].lower() in ("distinct_id", "distinct_ids", "person"):
                 rows = rows[1:]
             version = int(document.get("static_version", 0)) + 1
