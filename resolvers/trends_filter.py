@@ -282,6 +282,8 @@ def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFil
         kind = "TRENDS"
     interval = parse_interval(raw.get("interval") or None)
     display = raw.get("display") or "ActionsLineGraph"
+    if not isinstance(display, str):
+        raise ValidationError("display must be a string", attr="display")
     _sampling(raw)
     series = tuple(_series_list(raw, actions or {}))
     smoothing = _smoothing(raw)
