@@ -222,12 +222,37 @@ PROJECT_PATCH = body_of({
         {"type": "object", "required": ["regex", "alias"],
          "properties": {"regex": STR, "alias": STR}})),
 })  # fmt: skip
+COHORT = closed({
+    "id": {"type": "integer"}, "name": STR, "description": STR, "is_static": BOOL,
+    "filters": OBJECT, "groups": ANY, "deleted": BOOL, "count": nullable({"type": "integer"}),
+    "created_at": DATETIME,
+})  # fmt: skip
+COHORT_FIELDS = {
+    "name": {"type": "string", "pattern": r"\S", "description": "required on create"},
+    "description": ANY, "is_static": BOOL,
+    "filters": {**OBJECT, "description": "PostHog's cohort definition (`properties` tree)"},
+    "groups": {"description": "PostHog's older definition format"},
+    "deleted": {**BOOL, "description": "true soft-deletes (PATCH only), false restores"},
+}  # fmt: skip
+COHORT_INPUT = body_of({**COHORT_FIELDS, "csv": {
+    "type": "string", "description": "a static cohort's distinct ids, one a line"}})  # fmt: skip
+COHORT_FORM = body_of({
+    "name": COHORT_FIELDS["name"], "description": STR,
+    "is_static": {"type": "string", "enum": ["true", "false"]},
+    "csv": {"type": "string", "format": "binary",
+            "description": "a CSV file of distinct ids, one a row, an optional header"},
+}, description="PostHog's upload of a static cohort")  # fmt: skip
+PERSON_PAGE = closed({
+    "count": {"type": "integer", "minimum": 0}, "next": URL, "previous": URL,
+    "results": array(closed({"id": STR, "distinct_ids": array(STR)})),
+})  # fmt: skip
 ME = closed({"id": {"type": "integer"}, "email": STR, "first_name": STR,
              "organization": {"type": "integer"}, "uuid": STR,
              "date_joined": DATETIME})  # fmt: skip
 ERROR = closed({
     "type": {"type": "string", "enum": ["validation_error", "authentication_error",
-                                        "invalid_request", "server_error"]},
+                                        "invalid_request", "throttled_error",
+                                        "server_error"]},
     "code": STR, "detail": STR, "attr": nullable(STR),
 }, description="PostHog's error shape")  # fmt: skip
 
@@ -240,7 +265,9 @@ SCHEMAS = {
     "DashboardInput": body_of(DASHBOARD_INPUT), "DashboardPatch": body_of(DASHBOARD_PATCH),
     "DashboardPage": limit_offset_page("Dashboard"), "Action": ACTION, "ActionStep": ACTION_STEP,
     "ActionInput": ACTION_INPUT, "ActionPage": limit_offset_page("Action"), "Project": PROJECT,
-    "ProjectPatch": PROJECT_PATCH, "Me": ME,
+    "ProjectPatch": PROJECT_PATCH, "Me": ME, "Cohort": COHORT, "CohortInput": COHORT_INPUT,
+    "CohortForm": COHORT_FORM, "CohortPage": limit_offset_page("Cohort"),
+    "PersonPage": PERSON_PAGE,
 }  # fmt: skip
 
 
@@ -343,6 +370,15 @@ RESPONSES = {
     "NotFound": error("unknown project, object or `format`"),
     "PayloadTooLarge": error("the request body is over the limit (1 MiB by default)"),
     "NotImplemented": error("this insight kind's engine is not built yet"),
+    "TooManyRequests": {
+        **error("over the key's rate limit (per minute; 1200 by default)"),
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
     "MethodNotAllowed": {
         "description": 'refused with an empty body: delete by PATCH `{"deleted": true}`'
     },  # fmt: skip
@@ -372,13 +408,16 @@ def operation(
     *,
     parameters: list[dict] = (),
     body: str | None = None,
+    form: str | None = None,
     errors: tuple[str, ...] = ("400", "401", "403", "404"),
     project: bool = True,
 ) -> dict:
     """One operation. `errors` lists the error statuses it can answer with."""
     names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
              "405": "MethodNotAllowed", "413": "PayloadTooLarge",
-             "501": "NotImplemented"}  # fmt: skip
+             "429": "TooManyRequests", "501": "NotImplemented"}  # fmt: skip
+    if "401" in errors:  # every authenticated request counts against the key's rate limit
+        errors = (*errors, "429")
     responses = {**success, **{code: r(names[code]) for code in errors if code not in success}}
     op = {
         "operationId": op_id,
@@ -390,8 +429,10 @@ def operation(
     if scope:
         op["description"] = f"Needs the key scope `{scope}` (a key without scopes has all)."
     if body is not None:
-        op["requestBody"] = {"required": False,
-                             "content": {JSON_TYPE: {"schema": ref(body)}}}  # fmt: skip
+        content = {JSON_TYPE: {"schema": ref(body)}}
+        if form is not None:
+            content["multipart/form-data"] = {"schema": ref(form)}
+        op["requestBody"] = {"required": False, "content": content}
         if "413" not in responses:
             op["responses"] = dict(sorted({**responses, "413": r("PayloadTooLarge")}.items()))
     return op
@@ -616,6 +657,57 @@ def paths() -> dict:
             ),  # fmt: skip
             "delete": _deleted_refused("actions_destroy", "an action", "actions"),
         },
+        f"{base}/cohorts/": {
+            "get": operation(
+                "cohorts_list",
+                "List cohorts",
+                "cohorts",
+                "cohort:read",
+                {"200": ok("a page of cohorts", "CohortPage")},
+                parameters=page,
+            ),  # fmt: skip
+            "post": operation(
+                "cohorts_create",
+                "Create a cohort (static: with a CSV)",
+                "cohorts",
+                "cohort:write",
+                {"201": ok("the new cohort", "Cohort")},
+                parameters=[p("format")],
+                body="CohortInput",
+                form="CohortForm",
+            ),  # fmt: skip
+        },
+        f"{base}/cohorts/{{id}}/": {
+            "get": operation(
+                "cohorts_retrieve",
+                "Retrieve a cohort",
+                "cohorts",
+                "cohort:read",
+                {"200": ok("the cohort", "Cohort")},
+                parameters=[p("id"), p("format")],
+            ),  # fmt: skip
+            "patch": operation(
+                "cohorts_partial_update",
+                "Update a cohort (a static one: a new CSV replaces its people)",
+                "cohorts",
+                "cohort:write",
+                {"200": ok("the cohort", "Cohort")},
+                parameters=[p("id"), p("format")],
+                body="CohortInput",
+                form="CohortForm",
+            ),  # fmt: skip
+            "delete": _deleted_refused("cohorts_destroy", "a cohort", "cohorts"),
+        },
+        f"{base}/cohorts/{{id}}/persons/": {
+            "get": operation(
+                "cohorts_persons_retrieve",
+                "The cohort's people now",
+                "cohorts",
+                "cohort:read",
+                {"200": ok("a page of people", "PersonPage")},
+                parameters=[p("id"), *page],
+            ),  # fmt: skip
+        },
         f"{base}/": {
             "get": operation(
                 "projects_retrieve",
@@ -680,7 +772,7 @@ def _document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"PersonalAPIKey": []}, {"PersonalAPIKeyQuery": []}],
         "tags": [{"name": n} for n in
-                 ("insights", "dashboards", "actions", "projects", "users", "schema")],
+                 ("insights", "dashboards", "actions", "cohorts", "projects", "users", "schema")],
         "paths": paths(),
         "components": {
             "securitySchemes": {
