@@ -151,8 +151,10 @@ class Insight:
             return empty
         try:
             actions = await Actions(services.metadata).by_id(self.project["id"])
+            cohorts = await Cohorts(services.metadata).by_id(self.project["id"])
             return await compute(services, services.cache, self.project, self.filters,
-                                 refresh=self.refresh, actions=actions)  # fmt: skip
+                                 refresh=self.refresh, actions=actions,
+                                 cohorts=cohorts)  # fmt: skip
         except SpyglassError:
             if self.refresh == "force_cache":
                 return empty  # a saved insight that cannot be read from cache just has none
@@ -296,8 +298,9 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
     project = await project_access(info, project_id, "insight:read")
     services = info.context.services
     actions = await Actions(services.metadata).by_id(project["id"])
+    cohorts = await Cohorts(services.metadata).by_id(project["id"])
     envelope = await compute(services, services.cache, project, filters, kind=kind,
-                             refresh=refresh, actions=actions)  # fmt: skip
+                             refresh=refresh, actions=actions, cohorts=cohorts)  # fmt: skip
     return result_type(envelope)
 
 

@@ -86,6 +86,7 @@ async def compute(
     kind: str | None = None,
     refresh=None,
     actions: dict | None = None,
+    cohorts: dict | None = None,
 ) -> dict:
     filters = normalise(raw_filters, kind)
     mode = refresh_mode(refresh)
@@ -94,7 +95,8 @@ async def compute(
     run = engine(filters["insight"])
 
     async def calculate() -> dict:
-        result = await run(services.store, project, filters, now=now, actions=actions or {})
+        result = await run(services.store, project, filters, now=now, actions=actions or {},
+                           cohorts=cohorts or {})  # fmt: skip
         return {"result": result, "last_refresh": now.isoformat()}
 
     key = await cache.key(project["id"], filters["insight"], key_hash)

@@ -145,12 +145,14 @@ class Part:
 class _Request:
     """Everything fixed for one request: project, filter, timezone, SQL context."""
 
-    def __init__(self, store, project: dict, tf: TrendsFilter, now: datetime, actions: dict):
+    def __init__(self, store, project: dict, tf: TrendsFilter, now: datetime, actions: dict,
+                 cohorts: dict | None = None):  # fmt: skip
         self.store = store
         self.project = project
         self.tf = tf
         self.now = now
         self.actions = actions
+        self.cohorts = cohorts or {}
         self.timezone = project.get("timezone") or "UTC"
         self.tz = zone(self.timezone)
         self.week_start_day = int(project.get("week_start_day") or 0)
@@ -211,7 +213,7 @@ class _Request:
     # -- SQL ------------------------------------------------------------------------------
 
     def context(self) -> Context:
-        return Context(person=PERSON, actions=self.actions, now=self.now)
+        return Context(person=PERSON, actions=self.actions, cohorts=self.cohorts, now=self.now)
 
     def base_params(self, params: Params) -> dict:
         return {**params.values, "project_id": self.project["id"], "tz": self.timezone}
@@ -849,11 +851,17 @@ async def _lifecycle(req: _Request) -> list[dict]:
 
 
 async def compute_trends(
-    store, project: dict, filters: dict, *, now: datetime, actions: dict[int, dict] | None = None
+    store,
+    project: dict,
+    filters: dict,
+    *,
+    now: datetime,
+    actions: dict[int, dict] | None = None,
+    cohorts: dict[int, dict] | None = None,
 ) -> list[dict]:
     """PostHog's `result` list for `/insights/trend/` (dispatching like the endpoint, §1)."""
     tf = parse_trends_filter(filters, actions)
-    req = _Request(store, project, tf, now, actions or {})
+    req = _Request(store, project, tf, now, actions or {}, cohorts)
     if tf.kind == "LIFECYCLE":
         return await _lifecycle(req)
     if tf.kind == "STICKINESS":
