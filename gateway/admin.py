@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--project", type=int, required=True)
     imp.add_argument("--format", default="")
+
+    sql = sub.add_parser("sql", help="run one read-only query (operators and benchmarks)")
+    sql.add_argument("query")
+    sql.add_argument("--project", type=int, required=True, help="bound as {project_id:UInt64}")
     return parser
 
 
@@ -130,11 +134,26 @@ async def run(services: Services, argv: list[str]):
                 _public_key(e.document) for e in await services.metadata.latest("personal_api_key")
             ]
         return await tenancy.revoke_key(args.id)
+    if args.command == "sql":
+        return await read_only_query(services, args.query, args.project)
     if args.command == "import":
         from gateway.importer import import_file
 
         return await import_file(services, args.project, args.file, fmt=args.format or None)
     raise ArgumentError(f"unknown command {shlex.join(argv)}", attr="argv")
+
+
+async def read_only_query(services: Services, query: str, project_id: int) -> dict:
+    """One SELECT with the project bound, under readonly=1 (ClickHouse refuses writes)."""
+    import time
+
+    if not query.lstrip().upper().startswith(("SELECT", "WITH", "EXPLAIN")):
+        raise ValidationError("only SELECT, WITH or EXPLAIN queries", attr="query")
+    started = time.perf_counter()
+    result = await services.store.query(query, {"project_id": project_id},
+                                        settings={"readonly": 1})  # fmt: skip
+    return {"columns": result.columns, "rows": [list(r) for r in result.rows[:1000]],
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2)}  # fmt: skip
 
 
 def _public_key(record: dict) -> dict:

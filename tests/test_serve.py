@@ -130,3 +130,22 @@ def test_users_and_keys_from_the_cli_while_the_server_runs(tmp_path):
         assert httpx.get(url, headers=auth).status_code == 401
     finally:
         server.stop()
+
+
+def test_read_only_sql_through_the_admin_door(spyglass, tenant):
+    from gateway.admin import run as admin_run
+    from gateway.errors import SpyglassError
+
+    out = spyglass.run(admin_run(spyglass.services, [
+        "sql", "SELECT count() FROM events WHERE project_id = {project_id:UInt64}",
+        "--project", str(tenant["id"])]))  # fmt: skip
+    assert out["rows"] == [[0]] and out["elapsed_ms"] >= 0
+    for statement in (
+        "DROP TABLE events",
+        "SELECT 1; DROP TABLE events",
+        "WITH 1 AS x SELECT x FROM events SETTINGS readonly = 0",
+    ):
+        with pytest.raises(SpyglassError):
+            spyglass.run(admin_run(spyglass.services, ["sql", statement, "--project", "1"]))
+    assert spyglass.query("SELECT count() FROM system.tables WHERE name = 'events' "
+                          "AND database = currentDatabase()").scalar() == 1  # fmt: skip
