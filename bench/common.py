@@ -81,3 +81,56 @@ def report(name: str, rows: list[dict], out_dir: Path = ROOT / "bench" / "result
     print("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)))
     for r in rows:
         print("  ".join(f"{r[k]}".ljust(w) for k, w in zip(keys, widths, strict=True)))
+
+
+def median_ms(run, repeats: int = 5) -> float:
+    """One warm-up, then the median of `repeats` timed runs, in milliseconds."""
+    import statistics
+
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+class InsightBench:
+    """Insight requests over HTTP with the cache bypassed, beside baseline SQL in the same run."""
+
+    def __init__(self, server: Server, info: dict):
+        self.server, self.info = server, info
+        self.client = httpx.Client(
+            base_url=server.url,
+            timeout=600,
+            headers={"Authorization": f"Bearer {info['personal_api_key']}"},
+        )
+
+    def insight(self, path: str, body: dict) -> float:
+        url = f"/api/projects/{self.info['project_id']}/insights/{path}/"
+
+        def run():
+            r = self.client.post(url, json={**body, "refresh": True})
+            r.raise_for_status()
+
+        return median_ms(run)
+
+    def floor(self, sql: str) -> float:
+        """A baseline query run by the server itself (its own elapsed time, median of 5)."""
+        import statistics
+
+        def once() -> float:
+            out = self.server.cli("sql", sql, "--project", str(self.info["project_id"]))
+            return out["elapsed_ms"]
+
+        once()
+        return round(statistics.median(once() for _ in range(5)), 1)
+
+
+def scale_from_args(default: int = 10_000_000) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=default)
+    return parser.parse_args().events

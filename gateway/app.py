@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import secrets
 import time
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
@@ -151,7 +152,8 @@ async def admin_command(request: Request):
     if not isinstance(body, dict) or not isinstance(body.get("argv"), list):
         raise ValidationError("argv must be a list", attr="argv")
     result = await admin.run(request.app.state.spyglass, [str(a) for a in body["argv"]])
-    return JSONResponse({"result": result})
+    # Results may hold dates and UUIDs (sql, import summaries): written as text.
+    return Response(json.dumps({"result": result}, default=str), media_type="application/json")
 
 
 _LIMITS = (("aliases found. Allowed", "too_many_aliases"),

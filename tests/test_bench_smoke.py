@@ -1,0 +1,21 @@
+"""The benchmark scripts run end to end at 100k events (a smoke test: timings are printed by
+the scripts and recorded in bench/README.md, never asserted here)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("script", ["trends.py"])
+def test_bench_script_runs(script):
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--events", "100000"],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    document = json.loads(out.stdout.splitlines()[0])
+    assert document["results"] and all(r["median_ms"] > 0 for r in document["results"])
