@@ -147,7 +147,7 @@ def same_edges(got: list[dict], expected: list[dict]) -> bool:
 
 # -- random requests --------------------------------------------------------------------------
 
-POINTS = ["/", "/home", "/home/", "/pricing", "/blog/1", "/docs/a", "click", "Home", "$screen",
+POINTS = ["/pricing", "/", "/home/", "Home", "click", "/home", "/blog/1", "/docs/a", "$screen",
           "/blog/*", "/:id"]  # fmt: skip
 CLEANING = [
     [{"regex": "^/(\\w+)/.*", "alias": "/\\1/*"}],
@@ -172,19 +172,19 @@ def requests(draw):
         filters["exclude_events"] = draw(st.lists(st.sampled_from(
             ["$pageview", "/pricing", "click", "/blog/*", "$autocapture", "Home"]),
             min_size=1, max_size=2))  # fmt: skip
-    points = draw(st.sampled_from(["none", "none", "start", "end", "both"]))
+    points = draw(st.sampled_from(["none", "start", "end", "both", "none"]))
     if points in ("start", "both"):
         filters["start_point"] = draw(st.sampled_from(POINTS))
     if points in ("end", "both"):
         filters["end_point"] = draw(st.sampled_from(POINTS))
-    filters["step_limit"] = draw(st.sampled_from([1, 2, 3, 4, 5, 5, 6, 8]))
+    filters["step_limit"] = draw(st.sampled_from([4, 3, 5, 2, 6, 8, 1]))
     if draw(st.integers(0, 3)) == 0:
         filters["path_groupings"] = draw(st.sampled_from(GROUPINGS))
     if draw(st.integers(0, 3)) == 0:
         filters["local_path_cleaning_filters"] = draw(st.sampled_from(CLEANING))
     if draw(st.integers(0, 3)) == 0:
         filters["path_replacements"] = True
-    limit = draw(st.sampled_from([None, None, None, 1, 3, 8, 20]))
+    limit = draw(st.sampled_from([None, None, None, 20, 8, 3, 1]))
     if limit is not None:
         filters["edge_limit"] = limit
     if draw(st.integers(0, 4)) == 0:
