@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import ValidationError
+from gateway.persons import template
 from resolvers.retention import compute_retention, retention_people
 from tests.oracles import retention as oracle
 from tests.oracles.model import Action, Event, Project, World
@@ -138,7 +139,7 @@ def logs(spyglass):
         assert r.status_code == 200 and "rejected" not in r.json(), r.text
         ids = spyglass.query(
             "SELECT distinct_id, toString(person_id) FROM ("
-            + (__import__("gateway.persons").persons.template("persons/distinct_ids.sql"))
+            + template("persons/distinct_ids.sql")
             + ")",
             {"project_id": tenant["id"]},
         ).rows
