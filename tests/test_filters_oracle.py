@@ -530,3 +530,23 @@ def test_child_and_descendant_combinators_differ(spyglass, dataset):
     # input's parent is a plain div; div.container is its grandparent.
     assert results["div.container > input"] == set()
     assert results["div.container input"] == results["div > input"] != set()
+
+
+OPERATOR_VALUES = {
+    "exact": "abc", "is_not": "abc", "icontains": "b", "not_icontains": "b", "regex": "^[a-z]",
+    "not_regex": "^[a-z]", "gt": 1, "gte": 5, "lt": 5, "lte": 1, "is_set": None,
+    "is_not_set": None, "is_date_before": "2026-01-05", "is_date_after": "2025-12-31",
+    "is_date_exact": "2026-01-05", "between": [0, 5.5], "not_between": [0, 5.5], "min": 1,
+    "max": 5,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["event", "person", "group"])
+@pytest.mark.parametrize("operator", sorted(OPERATOR_VALUES))
+def test_every_operator_on_every_property_type(spyglass, dataset, kind, operator):
+    tenant, world, cohorts = dataset
+    key = {"event": "a", "person": "plan", "group": "industry"}[kind]
+    prop = {"type": kind, "key": key, "operator": operator, "value": OPERATOR_VALUES[operator]}
+    if kind == "group":
+        prop["group_type_index"] = 0
+    assert engine_matches(spyglass, tenant, [prop]) == oracle_matches(world, [prop])
