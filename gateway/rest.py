@@ -21,6 +21,8 @@ from starlette.routing import Route
 from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
 from gateway.schema import Context, shim_schema
+from resolvers.dashboards import check_fields as check_dashboard
+from resolvers.dashboards import check_tile
 
 USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
 INSIGHT = " ".join([
@@ -428,14 +430,20 @@ async def dashboard_item(request: Request):
         patch = await body(request)
         if not isinstance(patch.get("tiles") or [], list):
             raise ValidationError("tiles must be a list", attr="tiles")
-        for tile in patch.get("tiles") or []:  # PostHog edits tile layouts and colours here
+        tiles = patch.get("tiles") or []
+        for tile in tiles:  # PostHog edits tile layouts and colours here
             if not isinstance(tile, dict) or not isinstance(tile.get("id"), int):
                 raise ValidationError("each tile needs its id", attr="tiles")
+            check_tile(tile)
+        fields = {k: v for k, v in patch.items() if k in DASHBOARD_FIELDS}
+        check_dashboard(fields)  # everything is validated before anything is written
+        data = await run(request, UPDATE_DASHBOARD, {"p": p, "id": dashboard_id, "input": fields})
+        for tile in tiles:
             await run(request, UPDATE_TILE, {"p": p, "d": dashboard_id, "t": tile["id"],
                                              "layouts": tile.get("layouts"),
                                              "color": tile.get("color")})  # fmt: skip
-        fields = {k: v for k, v in patch.items() if k in DASHBOARD_FIELDS}
-        data = await run(request, UPDATE_DASHBOARD, {"p": p, "id": dashboard_id, "input": fields})
+        if tiles:
+            data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
         return respond(request, data["dashboard"])
     data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
     return respond(request, data["dashboard"])

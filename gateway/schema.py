@@ -642,6 +642,8 @@ class Mutation:
                             csv: str | None = None) -> Cohort:  # fmt: skip
         project = await project_access(info, project_id, "cohort:write")
         cohorts = Cohorts(info.context.services.metadata)
+        if csv is not None and not _object(input).get("is_static"):
+            raise ValidationError("only static cohorts take a list of people", attr="csv")
         document = await cohorts.create(project["id"], info.context.caller.user["id"],
                                         _object(input))  # fmt: skip
         if csv is not None:

@@ -20,7 +20,7 @@ TILE_WRITABLE = ("layouts", "color")
 MAX_TILES = 100
 
 
-def _check(fields: dict) -> dict:
+def check_fields(fields: dict) -> dict:
     out = {}
     for key in WRITABLE:
         if key not in fields:
@@ -40,7 +40,7 @@ def _check(fields: dict) -> dict:
     return out
 
 
-def _check_tile(fields: dict) -> dict:
+def check_tile(fields: dict) -> dict:
     out = {}
     if "layouts" in fields:
         if not isinstance(fields["layouts"], dict):
@@ -58,7 +58,7 @@ class Dashboards:
     metadata: Metadata
 
     async def create(self, project_id: int, user_id: int, fields: dict) -> dict:
-        values = _check(fields)
+        values = check_fields(fields)
         now = self.metadata.clock.now().isoformat()
         entity = await self.metadata.create(DASHBOARD, project_id, {
             "name": "", "description": "", "pinned": False, "tags": [], "filters": {},
@@ -79,7 +79,7 @@ class Dashboards:
 
     async def update(self, project_id: int, dashboard_id: int, user_id: int,
                      fields: dict) -> dict:  # fmt: skip
-        values = _check(fields)
+        values = check_fields(fields)
         async with self.metadata.lock(DASHBOARD, dashboard_id):
             entity = await self._entity(project_id, dashboard_id,
                                         deleted_ok=values.get("deleted") is False)  # fmt: skip
@@ -140,7 +140,7 @@ class Dashboards:
 
     async def update_tile(self, project_id: int, dashboard_id: int, tile_id: int,
                           fields: dict) -> dict:  # fmt: skip
-        values = _check_tile(fields)
+        values = check_tile(fields)
         async with self.metadata.lock(TILE, tile_id):
             found = await self.metadata.latest(TILE, project_id=project_id, entity_id=tile_id)
             if not found or found[0].document["dashboard_id"] != dashboard_id or \
