@@ -12,6 +12,7 @@ insights; it dispatches like PostHog's endpoint (§1). The shape of a request:
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -181,9 +182,9 @@ class _Request:
         return rng
 
     def period(self, date_from: datetime, date_to: datetime, *, round_lower: bool) -> Period:
-        date_from, date_to = date_from.astimezone(self.tz), date_to.astimezone(self.tz)
+        date_from, date_to = self.local(date_from), self.local(date_to)
         rng = DateRange(date_from, date_to, self.tf.interval, self.timezone, self.week_start_day)
-        buckets = [b.astimezone(self.tz) for b in rng.buckets()]
+        buckets = [self.local(b) for b in rng.buckets()]
         lower = date_from
         explicit = str(self.tf.raw.get("explicit_date", "")).lower() in ("true", "1")
         if round_lower and not explicit:
@@ -191,12 +192,16 @@ class _Request:
             if self.tf.interval in ("week", "month") or span >= 2 * _INTERVAL_SECONDS[
                     self.tf.interval]:  # fmt: skip
                 lower = bucket_start(date_from, self.tf.interval, self.week_start_day)
-        return Period(date_from, date_to, lower.astimezone(self.tz), buckets)
+        return Period(date_from, date_to, self.local(lower), buckets)
+
+    def local(self, moment: datetime) -> datetime:
+        """The instant in the project timezone (a wall time in a DST gap moves past it)."""
+        return moment.astimezone(UTC).astimezone(self.tz)
 
     def previous_range(self, date_from: datetime, date_to: datetime) -> tuple[datetime, datetime]:
         """§6: same length, ending where the current range starts, aligned per interval."""
-        start = date_from.astimezone(self.tz).replace(tzinfo=None)
-        end = date_to.astimezone(self.tz).replace(tzinfo=None)
+        start = self.local(date_from).replace(tzinfo=None)
+        end = self.local(date_to).replace(tzinfo=None)
         diff = end - start
         new_from = _same_clock(start - diff, start, hour=True)
         if new_from > start - diff:
@@ -669,7 +674,7 @@ async def _formula_items(req: _Request, period: Period) -> list[dict]:
     """§5: the formula element-wise over the series, joined on breakdown value."""
     tf = req.tf
     tree = parse_formula(tf.formula, len(tf.series))
-    per_series = [await _entity_parts(req, s, period) for s in tf.series]
+    per_series = await asyncio.gather(*(_entity_parts(req, s, period) for s in tf.series))
     keys: list = []
     rows: list[dict] = []
     for parts in per_series:
@@ -720,11 +725,11 @@ async def _trends(req: _Request) -> list[dict]:
             items = await _formula_items(req, period)
             out.extend(_mark_compare(items, which, tf.interval) if compare else items)
         return out
-    for series in tf.series:
-        for which, period in periods:
-            parts = await _entity_parts(req, series, period)
-            items = [_format(req, part, period) for part in parts]
-            out.extend(_mark_compare(items, which, tf.interval) if compare else items)
+    jobs = [(series, which, period) for series in tf.series for which, period in periods]
+    computed = await asyncio.gather(*(_entity_parts(req, s, p) for s, _, p in jobs))
+    for (_, which, period), parts in zip(jobs, computed, strict=True):
+        items = [_format(req, part, period) for part in parts]
+        out.extend(_mark_compare(items, which, tf.interval) if compare else items)
     return out
 
 
@@ -781,11 +786,11 @@ async def _stickiness(req: _Request) -> list[dict]:
         previous = req.previous_range(rng.date_from, rng.date_to)
         periods.append(("previous", req.period(*previous, round_lower=False)))
     out = []
-    for series in req.tf.series:
-        for which, period in periods:
-            item = await _sticky_item(req, series, period)
-            out.extend(_mark_compare([item], which, req.tf.interval) if len(periods) == 2
-                       else [item])  # fmt: skip
+    jobs = [(series, which, period) for series in req.tf.series for which, period in periods]
+    items = await asyncio.gather(*(_sticky_item(req, s, p) for s, _, p in jobs))
+    for (_, which, _), item in zip(jobs, items, strict=True):
+        compared = len(periods) == 2
+        out.extend(_mark_compare([item], which, req.tf.interval) if compared else [item])
     return out
 
 

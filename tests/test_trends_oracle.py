@@ -386,3 +386,46 @@ def test_trends_match_the_oracle(spyglass, datasets, data, which):
     describe(request)
     result = check(spyglass, ds, request)
     event(f"series: {min(len(result), 6)}{'+' if len(result) >= 6 else ''}")
+
+
+@st.composite
+def sticky_request(draw, base: datetime, kind: str):
+    interval = draw(st.sampled_from(["day", "day", "hour", "week", "month"]))
+    request: dict = {"insight": kind, "interval": interval, **draw(date_range(interval, base))}
+    entities = draw(st.lists(entity(), min_size=1, max_size=2 if kind == "STICKINESS" else 1))
+    request["events"] = [e for e in entities if e.get("type") != "actions"]
+    request["actions"] = [e for e in entities if e.get("type") == "actions"]
+    if kind == "STICKINESS" and draw(st.integers(0, 3)) == 0:
+        request["compare"] = True
+    if kind == "STICKINESS" and draw(st.integers(0, 5)) == 0:
+        request["aggregation_group_type_index"] = 0
+    if draw(st.integers(0, 4)) == 0:
+        request["properties"] = draw(st.sampled_from(GLOBAL_PROPERTIES))
+    if draw(st.integers(0, 5)) == 0:
+        request["filter_test_accounts"] = True
+    if kind == "LIFECYCLE" and draw(st.booleans()):
+        request.pop("insight")
+        request["shown_as"] = "Lifecycle"
+    return request
+
+
+@settings(SLOW, max_examples=500)
+@given(data=st.data(), which=st.integers(0, len(SEASONS) * len(PROJECTS) - 1))
+def test_stickiness_matches_the_oracle(spyglass, datasets, data, which):
+    ds = datasets[which]
+    request = data.draw(sticky_request(SEASONS[ds.name.split("/")[0]], "STICKINESS"))
+    event(f"interval={request['interval']}")
+    result = check(spyglass, ds, request)
+    event(f"actors: {min(int(sum(r['count'] for r in result)), 30) // 10 * 10}+")
+
+
+@settings(SLOW, max_examples=500)
+@given(data=st.data(), which=st.integers(0, len(SEASONS) * len(PROJECTS) - 1))
+def test_lifecycle_matches_the_oracle(spyglass, datasets, data, which):
+    ds = datasets[which]
+    request = data.draw(sticky_request(SEASONS[ds.name.split("/")[0]], "LIFECYCLE"))
+    event(f"interval={request['interval']}")
+    result = check(spyglass, ds, request)
+    for item in result:
+        if any(item["data"]):
+            event(f"status {item['status']} seen")
