@@ -1,0 +1,24 @@
+"""Mutants of the funnel engine (resolvers/funnels*.py, sql/funnels/): see tests/mutants.py."""
+
+from tests.mutants import Mutant
+
+ORDERED = ("tests/test_funnels_oracle.py::test_ordered_funnels_match_the_oracle",)
+STRICT = ("tests/test_funnels_oracle.py::test_strict_funnels_match_the_oracle",)
+ALL = ("tests/test_funnels_oracle.py",)
+
+MUTANTS = [
+    Mutant("funnel window bound < for <=", "resolvers/funnels.py",
+           "bitTest(mm, i) AND t <= ends[s] AND", "bitTest(mm, i) AND t < ends[s] AND",
+           ORDERED),
+    Mutant("funnel repeated identical step satisfied by the same event", "resolvers/funnels.py",
+           "(t = acc[i] AND {repeats:Array(UInt8)}[i + 1] = 0)", "(t = acc[i])", ORDERED),
+    Mutant("funnel strict order allows an unrelated event in between", "resolvers/funnels.py",
+           "toUInt8(p != length(gm[gi]))", "toUInt8(p = 0)", STRICT),
+    Mutant("funnel exclusion bounds made inclusive", "resolvers/funnels.py",
+           "t > tm[{f + 1}] AND t < {until}", "t >= tm[{f + 1}] AND t <= {until}", ORDERED),
+    Mutant("funnel conversion time averaged over attempts, not per person",
+           "sql/funnels/steps.sql", "avgForEach(averages) AS average_times",
+           "sumForEach(arrayMap(v -> v * best_attempts, averages)) / "
+           "sumForEach(arrayMap(v -> if(isNull(v), NULL, best_attempts), averages))"
+           " AS average_times", ORDERED),
+]  # fmt: skip
