@@ -347,3 +347,69 @@ def test_strict_funnels_match_the_oracle(spyglass, logs, filters, which, timezon
 )
 def test_unordered_funnels_match_the_oracle(spyglass, logs, filters, which, timezone, people):
     check(spyglass, logs, filters, which, timezone, people == 0)
+
+
+# -- spec examples ----------------------------------------------------------------------------
+
+
+def ingest(spyglass, tenant, rows):
+    batch = [{"event": ev, "distinct_id": who, "timestamp": ts, "properties": props or {}}
+             for who, ts, ev, props in rows]  # fmt: skip
+    r = httpx.post(spyglass.url + "/batch/", json={"api_key": tenant["token"], "batch": batch})
+    assert r.status_code == 200, r.text
+
+
+MAY = {"date_from": "2021-05-01", "date_to": "2021-05-31"}
+TWO = {"events": [{"id": "signup", "order": 0}, {"id": "pay", "order": 1}], **MAY}
+
+
+def test_time_to_convert_worked_example(spyglass, tenant):
+    # §4.2.6: samples 2220, 3600, 82800 → bins [[2220,2],[42510,0],[82800,1]], average 29540
+    rows = []
+    for who, gap in (("p1", 2220), ("p2", 3600), ("p3", 82800)):
+        paid = (ANCHOR + timedelta(hours=-2, seconds=gap)).isoformat()
+        rows += [(who, "2021-05-03T10:00:00Z", "signup", None), (who, paid, "pay", None)]
+    ingest(spyglass, tenant, rows)
+    filters = {**TWO, "funnel_viz_type": "time_to_convert", "funnel_window_days": 2}
+    got = run_engine(spyglass, engine_project(tenant, "UTC"), filters)
+    assert got == {"bins": [[2220, 2], [42510, 0], [82800, 1]], "average_conversion_time": 29540}
+
+
+def test_median_interpolates_and_ties_convert(spyglass, tenant):
+    # §4.1: the median of {3600, 7200} is 5400; README ties: a different step may share the
+    # timestamp of the step before it, a repeated identical step needs a strictly later event
+    ingest(spyglass, tenant, [
+        ("p1", "2021-05-03T10:00:00Z", "signup", None), ("p1", "2021-05-03T11:00:00Z", "pay", None),
+        ("p2", "2021-05-03T10:00:00Z", "signup", None), ("p2", "2021-05-03T12:00:00Z", "pay", None),
+        ("p3", "2021-05-04T10:00:00Z", "signup", None), ("p3", "2021-05-04T10:00:00Z", "pay", None),
+    ])  # fmt: skip
+    project = engine_project(tenant, "UTC")
+    steps = run_engine(spyglass, project, {**TWO, "funnel_window_days": 1})
+    assert [s["count"] for s in steps] == [3, 3]
+    assert steps[1]["median_conversion_time"] == 3600.0  # 0, 3600, 7200
+    repeated = {"events": [{"id": "pay", "order": 0}, {"id": "pay", "order": 1}], **MAY}
+    assert [s["count"] for s in run_engine(spyglass, project, repeated)] == [3, 0]
+    two = {**TWO, "properties": [{"key": "$browser", "value": "x", "operator": "is_not"}]}
+    no_p3 = run_engine(spyglass, project, {**two, "date_to": "2021-05-03"})
+    assert no_p3[1]["median_conversion_time"] == 5400.0
+
+
+def test_strict_exclusions_apply_and_bad_ranges_are_refused(spyglass, tenant):
+    # README: strict funnels honour exclusions; §1.6 messages
+    ingest(spyglass, tenant, [
+        ("p1", "2021-05-03T10:00:00Z", "signup", None),
+        ("p1", "2021-05-03T10:30:00Z", "oops", None),
+        ("p1", "2021-05-03T11:00:00Z", "pay", None),
+    ])  # fmt: skip
+    project = engine_project(tenant, "UTC")
+    strict = {**TWO, "funnel_order_type": "strict"}
+    assert [s["count"] for s in run_engine(spyglass, project, strict)] == [1, 0]
+    oops = [{"id": "oops", "funnel_from_step": 0, "funnel_to_step": 1}]
+    excluded = {**strict, "exclusions": oops}
+    assert [s["count"] for s in run_engine(spyglass, project, excluded)] == [0, 0]
+    bad = {**TWO, "exclusions": [{"id": "pay", "funnel_from_step": 0, "funnel_to_step": 1}]}
+    with pytest.raises(ValidationError) as caught:
+        run_engine(spyglass, project, bad)
+    assert caught.value.detail == (
+        "Exclusion steps cannot contain an event that's part of funnel steps."
+    )
