@@ -289,7 +289,7 @@ def _entity_attr(entity: dict, index: int) -> str:
 class _Query:
     """The per-actor funnel query of one request, and its parameters."""
 
-    def __init__(self, req, project, filters, now, actions, first_event):
+    def __init__(self, req, project, filters, now, actions, first_event, cohorts=None):
         self.req = req
         self.params = Params()
         self.actions = actions
@@ -302,7 +302,7 @@ class _Query:
             first_event=first_event,
             interval=req.interval,
         )
-        self.ctx = Context(person=PERSON, actions=actions, now=now)
+        self.ctx = Context(person=PERSON, actions=actions, cohorts=cohorts or {}, now=now)
         self.filters_sql = _global_filters(filters, project, self.params, self.ctx)
         date_from, date_to = self.range.utc_bounds()
         self.base = {
@@ -417,13 +417,13 @@ async def _first_event(store, project: dict) -> datetime | None:
     return first if first.tzinfo else first.replace(tzinfo=UTC)
 
 
-async def _prepare(store, project, filters, now, actions):
+async def _prepare(store, project, filters, now, actions, cohorts=None):
     actions = actions or {}
     req = parse_request(filters, actions)
     if req is None:
         return None, None
     first = await _first_event(store, project) if filters.get("date_from") == "all" else None
-    query = _Query(req, project, filters, now, actions, first)
+    query = _Query(req, project, filters, now, actions, first, cohorts)
     return req, query
 
 
@@ -602,11 +602,12 @@ async def compute_funnel(
     *,
     now: datetime,
     actions: dict[int, dict] | None = None,
+    cohorts: dict[int, dict] | None = None,
 ):
     """PostHog's funnel `result`: a list of steps, a list of step lists (breakdown), a list of
     trend rows, or the time-to-convert dict. Raises ValidationError for 400 answers."""
     actions = actions or {}
-    req, query = await _prepare(store, project, filters, now, actions)
+    req, query = await _prepare(store, project, filters, now, actions, cohorts)
     if req is None:
         return []
     if req.viz_type == "time_to_convert":
@@ -632,12 +633,13 @@ async def funnel_actors(
     *,
     now: datetime,
     actions: dict[int, dict] | None = None,
+    cohorts: dict[int, dict] | None = None,
 ) -> dict:
     """Every actor who entered the funnel, per breakdown value (None without a breakdown):
     {value: {actor: (furthest step, first step time of the credited attempt, its step
     times)}}. Times are aware UTC datetimes."""
     actions = actions or {}
-    req, query = await _prepare(store, project, filters, now, actions)
+    req, query = await _prepare(store, project, filters, now, actions, cohorts)
     if req is None:
         return {}
     if req.viz_type == "time_to_convert":

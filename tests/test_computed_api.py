@@ -131,3 +131,53 @@ def test_an_import_of_past_data_makes_cached_results_stale(spyglass, with_events
                                                    str(tenant["id"])]))  # fmt: skip
         after = trend(c, tenant["id"]).json()
     assert after["is_cached"] is False and after["result"][0]["count"] == 13
+
+
+def test_funnel_over_rest_and_a_cohort_filter(spyglass, tenant):
+    now = datetime.now(UTC)
+    batch = [{"event": e, "distinct_id": who, "timestamp": (now - timedelta(hours=h)).isoformat()}
+             for who, steps in (("a", ["view", "signup", "pay"]), ("b", ["view", "signup"]),
+                                ("c", ["view"]))
+             for h, e in zip((30, 20, 10), steps, strict=False)]  # fmt: skip
+    httpx.post(f"{spyglass.url}/batch/", json={"api_key": tenant["token"], "batch": batch})
+    steps = [
+        {"id": e, "type": "events", "order": i} for i, e in enumerate(["view", "signup", "pay"])
+    ]
+    with client(spyglass, tenant) as c:
+        r = c.post(
+            f"/api/projects/{tenant['id']}/insights/funnel/",
+            json={"events": steps, "date_from": "-7d"},
+        )
+        assert r.status_code == 200, r.text
+        assert [s["count"] for s in r.json()["result"]] == [3, 2, 1]
+        cohort = c.post(
+            f"/api/projects/{tenant['id']}/cohorts/",
+            json={
+                "name": "signed up",
+                "filters": {
+                    "properties": {
+                        "type": "AND",
+                        "values": [
+                            {
+                                "type": "behavioral",
+                                "value": "performed_event",
+                                "key": "signup",
+                                "event_type": "events",
+                                "time_value": 7,
+                                "time_interval": "day",
+                            }
+                        ],
+                    }
+                },
+            },
+        ).json()
+        r = c.post(
+            f"/api/projects/{tenant['id']}/insights/funnel/",
+            json={
+                "events": steps,
+                "date_from": "-7d",
+                "properties": [{"type": "cohort", "key": "id", "value": cohort["id"]}],
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert [s["count"] for s in r.json()["result"]] == [2, 2, 1]
