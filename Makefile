@@ -29,8 +29,15 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark at the 10M-event demo scale (the data set is built once, into .spyglass/).
 bench: $(VENV)/.installed
+	$(BIN)/python bench/data.py --events 10000000
+	$(BIN)/python bench/properties.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/filters.py
+	$(BIN)/python bench/trends.py
+	$(BIN)/python bench/funnels.py
+	$(BIN)/python bench/retention_paths.py
 
 schema: $(VENV)/.installed
 	$(BIN)/python -c "from gateway.schema import schema; open('schema.graphql', 'w').write(str(schema) + '\\n')"
