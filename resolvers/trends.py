@@ -480,7 +480,10 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
     parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
     rows = await _series_rows(req, series, period, kept, with_other)
     if tf.aggregated:
-        found = {(None if bd is None else r[0]): _number(r[2]) for r in rows}
+        found: dict = {}
+        for value, _, number in rows:  # one row per value (bucket 0: the whole range)
+            key = None if bd is None else value
+            found[key] = found.get(key, 0.0) + _number(number)
         for value, part in parts.items():
             part.aggregated_value = found.get(value, 0.0)
     else:
