@@ -107,14 +107,19 @@ class InsightBench:
             headers={"Authorization": f"Bearer {info['personal_api_key']}"},
         )
 
-    def insight(self, path: str, body: dict) -> float:
+    def insight(self, path: str, body: dict) -> float | str:
+        """Median milliseconds, or the error (e.g. a 504 past the query time limit): a case
+        that fails is reported, not allowed to hide the others' figures."""
         url = f"/api/projects/{self.info['project_id']}/insights/{path}/"
 
         def run():
             r = self.client.post(url, json={**body, "refresh": True})
             r.raise_for_status()
 
-        return median_ms(run)
+        try:
+            return median_ms(run)
+        except httpx.HTTPStatusError as exc:
+            return f"error {exc.response.status_code}"
 
     def floor(self, sql: str) -> float:
         """A baseline query run by the server itself (its own elapsed time, median of 5)."""
@@ -134,3 +139,10 @@ def scale_from_args(default: int = 10_000_000) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=default)
     return parser.parse_args().events
+
+
+def ratio(value, base) -> float | None:
+    """value / base, or None when either is missing or an error."""
+    if isinstance(value, float) and isinstance(base, float) and base:
+        return round(value / base, 2)
+    return None

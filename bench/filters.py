@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import InsightBench, Server, report, scale_from_args  # noqa: E402
+from bench.common import InsightBench, Server, ratio, report, scale_from_args  # noqa: E402
 from bench.data import data_dir, ensure  # noqa: E402
 
 PAGEVIEWS = {"events": [{"id": "$pageview", "type": "events"}], "date_from": "-90d"}
@@ -58,7 +58,7 @@ def main() -> None:
         for name, target, properties in cases:
             ms = bench.insight("trend", {**PAGEVIEWS, "properties": properties})
             rows.append({"case": name, "median_ms": ms, "unfiltered_ms": plain,
-                         "x_unfiltered": round(ms / plain, 2), "target": target})  # fmt: skip
+                         "x_unfiltered": ratio(ms, plain), "target": target})  # fmt: skip
         peak = round(server.peak_mib())
         for row in rows:
             row["server_peak_mib"] = peak

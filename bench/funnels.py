@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import InsightBench, Server, report, scale_from_args  # noqa: E402
+from bench.common import InsightBench, Server, ratio, report, scale_from_args  # noqa: E402
 from bench.data import data_dir, ensure  # noqa: E402
 
 WHERE = "project_id = {project_id:UInt64} AND timestamp >= now() - INTERVAL 90 DAY"
@@ -54,8 +54,8 @@ def main() -> None:
             ms = bench.insight("funnel", {**base, **body})
             rows.append({"case": name, "median_ms": ms, "floor_ms": floor,
                          "window_funnel_ms": window_funnel,
-                         "x_window_funnel": round(ms / window_funnel, 2) if window_funnel
-                         else None, "target": target})  # fmt: skip
+                         "x_window_funnel": ratio(ms, window_funnel),
+                         "target": target})  # fmt: skip
         peak = round(server.peak_mib())
         for row in rows:
             row["server_peak_mib"] = peak

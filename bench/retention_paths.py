@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import InsightBench, Server, report, scale_from_args  # noqa: E402
+from bench.common import InsightBench, Server, ratio, report, scale_from_args  # noqa: E402
 from bench.data import data_dir, ensure  # noqa: E402
 
 FLOOR = """SELECT person_id, count() FROM events
@@ -33,7 +33,7 @@ def main() -> None:
         def case(name: str, path: str, body: dict, target: str) -> None:
             ms = bench.insight(path, body)
             rows.append({"case": name, "median_ms": ms, "floor_ms": floor,
-                         "x_floor": round(ms / floor, 2) if floor else None,
+                         "x_floor": ratio(ms, floor),
                          "target": target})  # fmt: skip
 
         retention = {"target_entity": PAGEVIEW, "returning_entity": PAGEVIEW}

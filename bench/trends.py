@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import InsightBench, Server, report, scale_from_args  # noqa: E402
+from bench.common import InsightBench, Server, ratio, report, scale_from_args  # noqa: E402
 from bench.data import data_dir, ensure  # noqa: E402
 
 FLOOR = """SELECT toStartOfDay(timestamp) AS day, count() FROM events
@@ -37,7 +37,7 @@ def main() -> None:
         def case(name: str, body: dict, target: str, path: str = "trend") -> float:
             ms = bench.insight(path, {**RANGE, **body})
             rows.append({"case": name, "median_ms": ms, "floor_ms": floor,
-                         "x_floor": round(ms / floor, 2) if floor else None,
+                         "x_floor": ratio(ms, floor),
                          "target": target})  # fmt: skip
             return ms
 
@@ -55,7 +55,7 @@ def main() -> None:
             {"events": two, "formula": "A / B"},
             "<= 1.2x two series alone",
         )
-        rows[-1]["x_two_series"] = round(formula / alone, 2) if alone else None
+        rows[-1]["x_two_series"] = ratio(formula, alone)
         case("stickiness", {"events": [PAGEVIEW], "insight": "STICKINESS",
              "shown_as": "Stickiness"}, "<= 1 s")  # fmt: skip
         case("lifecycle", {"events": [PAGEVIEW], "insight": "LIFECYCLE",
