@@ -16,8 +16,9 @@ def tables_read(spyglass, tenant, properties) -> set[str]:
     params = Params()
     where = compile_filter(parse_properties(properties), params, Context())
     plan = spyglass.query(
-        f"EXPLAIN QUERY TREE SELECT count() FROM events AS e WHERE e.project_id = {{project_id:UInt64}} "
-        f"AND {where}", {**params.values, "project_id": tenant["id"]})  # fmt: skip
+        "EXPLAIN QUERY TREE SELECT count() FROM events AS e "
+        f"WHERE e.project_id = {{project_id:UInt64}} AND {where}",
+        {**params.values, "project_id": tenant["id"]})  # fmt: skip
     text = "\n".join(str(row[0]) for row in plan.rows)
     return {name.split(".")[-1] for name in re.findall(r"table_name: ([\w.]+)", text)}
 
