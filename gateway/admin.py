@@ -147,8 +147,8 @@ async def read_only_query(services: Services, query: str, project_id: int) -> di
     """One SELECT with the project bound, under readonly=1 (ClickHouse refuses writes)."""
     import time
 
-    if not query.lstrip().upper().startswith(("SELECT", "WITH", "EXPLAIN")):
-        raise ValidationError("only SELECT, WITH or EXPLAIN queries", attr="query")
+    if not query.lstrip().upper().startswith(("SELECT", "WITH", "EXPLAIN")) or ";" in query:
+        raise ValidationError("one SELECT, WITH or EXPLAIN query (no ';')", attr="query")
     started = time.perf_counter()
     result = await services.store.query(query, {"project_id": project_id},
                                         settings={"readonly": 1})  # fmt: skip

@@ -121,7 +121,6 @@ class ChdbStore:
     kind = "chdb"
 
     def __init__(self, path: Path, *, pool_size: int = 4, query_timeout_s: float = 30.0):
-        import chdb
 
         self.path = Path(path).resolve()
         self._lock = DataDirLock(self.path)
@@ -129,31 +128,45 @@ class ChdbStore:
         self._handles: queue.SimpleQueue = queue.SimpleQueue()
         self._all = []
         try:
+            self._query_timeout_s = query_timeout_s
             for _ in range(pool_size):
-                conn = chdb.connect(f"file:{self.path}")
-                # Session settings live on each handle: plain JSON numbers, a time limit.
-                conn.query("SET output_format_json_quote_64bit_integers = 0")
-                conn.query("SET date_time_input_format = 'best_effort'")
-                # Property keys with dots stay one key in JSON columns (see 0001_events.sql).
-                conn.query("SET json_type_escape_dots_in_keys = 1")
-                # Strings stay strings: "2026-01-05" must not turn into a Date (and print back
-                # differently) just because it looks like one.
-                conn.query("SET input_format_try_infer_dates = 0")
-                conn.query("SET input_format_try_infer_datetimes = 0")
-                conn.query(f"SET max_execution_time = {float(query_timeout_s)}")
-                self._handles.put(conn)
-                self._all.append(conn)
+                self._handles.put(self._open_handle())
         except Exception:
             self._lock.release()
             raise
         self._limiter = anyio.CapacityLimiter(pool_size)
         self.queries_run = 0  # reads issued (a metric; tests count them for batching)
 
+    def _open_handle(self):
+        import chdb
+
+        conn = chdb.connect(f"file:{self.path}")
+        # Session settings live on each handle: plain JSON numbers, a time limit.
+        conn.query("SET output_format_json_quote_64bit_integers = 0")
+        conn.query("SET date_time_input_format = 'best_effort'")
+        # Property keys with dots stay one key in JSON columns (see 0001_events.sql).
+        conn.query("SET json_type_escape_dots_in_keys = 1")
+        # Strings stay strings: "2026-01-05" must not turn into a Date (and print back
+        # differently) just because it looks like one.
+        conn.query("SET input_format_try_infer_dates = 0")
+        conn.query("SET input_format_try_infer_datetimes = 0")
+        conn.query(f"SET max_execution_time = {float(self._query_timeout_s)}")
+        self._all.append(conn)
+        return conn
+
     async def _run(self, fn):
         def call():
             conn = self._handles.get()
             try:
                 return fn(conn)
+            except Exception:
+                # A failed statement can leave output buffered on the handle (a multi-statement
+                # query that fails half-way does): never reuse it.
+                with contextlib.suppress(Exception):
+                    self._all.remove(conn)
+                    conn.close()
+                conn = self._open_handle()
+                raise
             finally:
                 self._handles.put(conn)
 

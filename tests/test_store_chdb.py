@@ -92,3 +92,15 @@ def test_results_are_typed(spyglass):
     assert row[2].isoformat() == "2026-01-02"
     assert row[3] == 1.5 and row[4] == [1, 2]
     assert json.dumps(row[4])
+
+
+def test_a_failed_statement_never_leaves_a_handle_dirty(spyglass):
+    from gateway.errors import StoreError
+
+    store = spyglass.services.store
+    for _ in range(8):  # more than the pool: every handle takes a turn at failing
+        with pytest.raises(StoreError):
+            spyglass.query("SELECT 1; SELECT nope FROM nowhere")
+    rows = [spyglass.query("SELECT {v:String}", {"v": f"ok{i}"}).rows for i in range(8)]
+    assert rows == [[(f"ok{i}",)] for i in range(8)]
+    assert store.queries_run > 0
