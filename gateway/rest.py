@@ -277,8 +277,7 @@ def _json_ids(text: str, attr: str) -> list[int]:
 async def insight_item(request: Request):
     p, insight_id = request.path_params["project_id"], request.path_params["id"]
     if request.method == "DELETE":
-        await authenticate(request, request.app.state.spyglass)
-        return Response(status_code=405)  # PostHog: deletion is PATCH {"deleted": true}
+        return await refuse_delete(request)
     if request.method == "PATCH":
         variables = {"p": p, "id": insight_id, "input": _as_input(await body(request))}
         return respond(request, (await run(request, UPDATE_INSIGHT, variables))["insight"])
@@ -332,23 +331,33 @@ def _limit_offset_page(request: Request, page: dict, limit: int, offset: int) ->
     }  # fmt: skip
 
 
+async def list_page(request: Request, document: str, variables: dict):
+    """A limit/offset page of a list document (its result aliased `page`), as PostHog pages."""
+    q = request.query_params
+    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
+    page = (await run(request, document, {**variables, "limit": limit, "offset": offset}))["page"]
+    return respond(request, _limit_offset_page(request, page, limit, offset),
+                   rows=page["results"])  # fmt: skip
+
+
+async def refuse_delete(request: Request) -> Response:
+    """PostHog never deletes over REST: 405 with an empty body (soft delete is a PATCH)."""
+    await authenticate(request, request.app.state.spyglass)
+    return Response(status_code=405)
+
+
 async def actions_collection(request: Request):
     p = request.path_params["project_id"]
     if request.method == "POST":
         data = await run(request, CREATE_ACTION, {"p": p, "input": await body(request)})
         return respond(request, data["action"], status=201)
-    q = request.query_params
-    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
-    page = (await run(request, LIST_ACTIONS, {"p": p, "limit": limit, "offset": offset}))["page"]
-    return respond(request, _limit_offset_page(request, page, limit, offset),
-                   rows=page["results"])  # fmt: skip
+    return await list_page(request, LIST_ACTIONS, {"p": p})
 
 
 async def action_item(request: Request):
     p, action_id = request.path_params["project_id"], request.path_params["id"]
     if request.method == "DELETE":
-        await authenticate(request, request.app.state.spyglass)
-        return Response(status_code=405)
+        return await refuse_delete(request)
     if request.method == "PATCH":
         variables = {"p": p, "id": action_id, "input": await body(request)}
         return respond(request, (await run(request, UPDATE_ACTION, variables))["action"])
@@ -379,18 +388,13 @@ async def cohorts_collection(request: Request):
         fields, text = await cohort_fields(request)
         data = await run(request, CREATE_COHORT, {"p": p, "input": fields, "csv": text})
         return respond(request, data["cohort"], status=201)
-    q = request.query_params
-    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
-    page = (await run(request, LIST_COHORTS, {"p": p, "limit": limit, "offset": offset}))["page"]
-    return respond(request, _limit_offset_page(request, page, limit, offset),
-                   rows=page["results"])  # fmt: skip
+    return await list_page(request, LIST_COHORTS, {"p": p})
 
 
 async def cohort_item(request: Request):
     p, cohort_id = request.path_params["project_id"], request.path_params["id"]
     if request.method == "DELETE":
-        await authenticate(request, request.app.state.spyglass)
-        return Response(status_code=405)
+        return await refuse_delete(request)
     if request.method == "PATCH":
         fields, text = await cohort_fields(request)
         variables = {"p": p, "id": cohort_id, "input": fields, "csv": text}
@@ -400,12 +404,7 @@ async def cohort_item(request: Request):
 
 async def cohort_persons(request: Request):
     p, cohort_id = request.path_params["project_id"], request.path_params["id"]
-    q = request.query_params
-    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
-    variables = {"p": p, "id": cohort_id, "limit": limit, "offset": offset}
-    page = (await run(request, COHORT_PERSONS, variables))["page"]
-    return respond(request, _limit_offset_page(request, page, limit, offset),
-                   rows=page["results"])  # fmt: skip
+    return await list_page(request, COHORT_PERSONS, {"p": p, "id": cohort_id})
 
 
 async def dashboards_collection(request: Request):
@@ -414,18 +413,13 @@ async def dashboards_collection(request: Request):
         fields = {k: v for k, v in (await body(request)).items() if k in DASHBOARD_FIELDS}
         data = await run(request, CREATE_DASHBOARD, {"p": p, "input": fields})
         return respond(request, data["dashboard"], status=201)
-    q = request.query_params
-    limit, offset = int_param(q.get("limit"), "limit", 100), int_param(q.get("offset"), "offset", 0)
-    page = (await run(request, LIST_DASHBOARDS, {"p": p, "limit": limit, "offset": offset}))["page"]
-    return respond(request, _limit_offset_page(request, page, limit, offset),
-                   rows=page["results"])  # fmt: skip
+    return await list_page(request, LIST_DASHBOARDS, {"p": p})
 
 
 async def dashboard_item(request: Request):
     p, dashboard_id = request.path_params["project_id"], request.path_params["id"]
     if request.method == "DELETE":
-        await authenticate(request, request.app.state.spyglass)
-        return Response(status_code=405)
+        return await refuse_delete(request)
     if request.method == "PATCH":
         patch = await body(request)
         if not isinstance(patch.get("tiles") or [], list):

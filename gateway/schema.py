@@ -72,6 +72,20 @@ class Context:
             self.loaders[key] = DataLoader(load_fn=load)
         return self.loaders[key]
 
+    async def definitions(self, project_id: int) -> tuple[dict, dict]:
+        """The project's actions and cohorts, read once per request however many insights
+        (a dashboard's tiles, a page of insights) need them."""
+        key = ("definitions", project_id)
+        if key not in self.loaders:
+            metadata = self.services.metadata
+
+            async def load() -> tuple[dict, dict]:
+                return (await Actions(metadata).by_id(project_id),
+                        await Cohorts(metadata).by_id(project_id))  # fmt: skip
+
+            self.loaders[key] = asyncio.ensure_future(load())
+        return await asyncio.shield(self.loaders[key])
+
 
 async def project_access(info: Info, project_id: str, scope: str) -> dict:
     context: Context = info.context
@@ -150,8 +164,7 @@ class Insight:
                 self.filters.get("insight", "TRENDS") not in ("RETENTION", "PATHS"):  # fmt: skip
             return empty
         try:
-            actions = await Actions(services.metadata).by_id(self.project["id"])
-            cohorts = await Cohorts(services.metadata).by_id(self.project["id"])
+            actions, cohorts = await info.context.definitions(self.project["id"])
             return await compute(services, services.cache, self.project, self.filters,
                                  refresh=self.refresh, actions=actions,
                                  cohorts=cohorts)  # fmt: skip
@@ -297,8 +310,7 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
                    refresh) -> InsightResult:  # fmt: skip
     project = await project_access(info, project_id, "insight:read")
     services = info.context.services
-    actions = await Actions(services.metadata).by_id(project["id"])
-    cohorts = await Cohorts(services.metadata).by_id(project["id"])
+    actions, cohorts = await info.context.definitions(project["id"])
     envelope = await compute(services, services.cache, project, filters, kind=kind,
                              refresh=refresh, actions=actions, cohorts=cohorts)  # fmt: skip
     return result_type(envelope)
