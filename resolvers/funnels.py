@@ -41,7 +41,7 @@ from resolvers.funnels_request import (
     truthy,
 )
 from resolvers.properties import parse_properties
-from resolvers.where import Context, Params, compile_entity, compile_filter, json_path
+from resolvers.where import Context, Params, compile_entity, compile_filter, event_property_text
 
 # The person an event belongs to now: its own id, unless a merge pointed it at another.
 PERSON = (
@@ -202,8 +202,7 @@ def _breakdown_value(bd: Breakdown, params: Params) -> tuple[str, str]:
     for index, (name, kind, group_index) in enumerate(bd.props):
         alias = f"bd{index}"
         if kind == "event":
-            value = f"getSubcolumn(e.properties, {params.bind(json_path(name), 'String')})"
-            text = f"if(isNull({value}), '', toString({value}))"
+            text = event_property_text("e", name)
         elif kind == "person":
             subquery = sql.load("filters/person_property.sql").replace("__KEY__", params.name(name))
             joins.append(f"LEFT JOIN ({subquery}) AS {alias} ON {alias}.person_id = {PERSON}")

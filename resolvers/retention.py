@@ -20,7 +20,7 @@ import sql
 from gateway.errors import ValidationError
 from resolvers.dates import bucket_start, next_bucket, zone
 from resolvers.properties import parse_properties
-from resolvers.where import Context, Params, compile_entity, compile_filter, json_path
+from resolvers.where import Context, Params, compile_entity, compile_filter, event_property_text
 
 PERIODS = {"Hour": "hour", "Day": "day", "Week": "week", "Month": "month"}  # A2: case-sensitive
 MAX_INTERVALS = 100  # PostHog has no upper bound; ours keeps a request's query bounded
@@ -271,8 +271,7 @@ def _breakdown_sql(request: RetentionRequest, params: Params) -> tuple[str, str]
     parts, joins = [], []
     for index, name in enumerate(request.breakdowns):
         if request.breakdown_type == "event":
-            value = f"getSubcolumn(e.properties, {params.bind(json_path(name), 'String')})"
-            parts.append(f"if(isNull({value}), '', toString({value}))")
+            parts.append(event_property_text("e", name))
             continue
         alias = f"b{index}"
         subquery = sql.load("filters/person_property.sql").replace("__KEY__", params.name(name))

@@ -35,7 +35,7 @@ from resolvers.trends_filter import (
     parse_trends_filter,
 )
 from resolvers.trends_formula import evaluate, parse_formula
-from resolvers.where import Context, Params, compile_entity, compile_filter, json_path
+from resolvers.where import Context, Params, compile_entity, compile_filter, event_property_text
 
 NULL_VALUE = "$$_posthog_breakdown_null_$$"
 OTHER_VALUE = "$$_posthog_breakdown_other_$$"
@@ -261,8 +261,7 @@ class _Request:
         if number == "$session_duration":
             number_sql = "toFloat64OrNull(sd.value)"
         elif number is not None:
-            value = f"getSubcolumn(e.properties, {params.bind(json_path(number), 'String')})"
-            number_sql = f"toFloat64OrNull(if(isNull({value}), '', toString({value})))"
+            number_sql = f"toFloat64OrNull({event_property_text('e', number)})"
         else:
             number_sql = "CAST(NULL AS Nullable(Float64))"
         columns = ",\n    ".join([f"{actor} AS actor", f"{raw_value} AS raw_value",
@@ -280,8 +279,7 @@ class _Request:
     def breakdown_raw(self, bd: Breakdown, params: Params) -> tuple[str, list[str]]:
         """The breakdown value of an event as text ('' = none), or a number for sessions."""
         if bd.type == "event":
-            value = f"getSubcolumn(e.properties, {params.bind(json_path(bd.key), 'String')})"
-            return f"if(isNull({value}), '', toString({value}))", []
+            return event_property_text("e", bd.key), []
         if bd.type == "session":
             return f"ifNull(toInt64OrNull(sd.value), {NULL_NUMERIC})", []
         key = params.name(bd.key)
