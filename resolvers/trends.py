@@ -44,6 +44,8 @@ NULL_LABEL = "None (i.e. no value)"
 OTHER_LABEL = "Other (i.e. all remaining values)"
 LIFECYCLE_STATUSES = ("new", "returning", "resurrecting", "dormant")
 
+# Maths that count events, sessions, groups or property values — never persons.
+ACTORLESS_MATHS = frozenset({"total", "unique_session", "unique_group", *PROPERTY_MATHS})
 PERSON = (
     "if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'), "
     "e.person_id, o.override_person_id)"
@@ -245,10 +247,18 @@ class _Request:
         actor_group: int | None = None,
         breakdown: Breakdown | None = None,
         number: str | None = None,
+        needs_actor: bool = True,
     ) -> str:
-        """One series' events in [from, to): columns actor, raw_value, number, session."""
+        """One series' events in [from, to): columns person, actor, raw_value, number, session.
+
+        Without `needs_actor` the math reads neither `person` nor `actor`, and unless a filter
+        or breakdown reads the merged person, the join with person_overrides is left out: on
+        10M events it costs more than the scan itself (bench/README.md)."""
         joins = []
-        actor = f"e.group_{int(actor_group)}" if actor_group is not None else f"toString({PERSON})"
+        if actor_group is not None:
+            actor = f"e.group_{int(actor_group)}"
+        else:
+            actor = f"toString({PERSON})" if needs_actor else "''"
         raw_value = "''"
         needs_sessions = number == "$session_duration"
         if breakdown is not None:
@@ -267,8 +277,9 @@ class _Request:
         columns = ",\n    ".join([f"{actor} AS actor", f"{raw_value} AS raw_value",
                                   f"{number_sql} AS number", f"{SESSION} AS session"])  # fmt: skip
         where = self.where(series, params) if series is not None else "1"
+        uses_person = PERSON in columns or PERSON in where or any(PERSON in j for j in joins)
         return (
-            _template("events.sql")
+            _template("events.sql" if uses_person else "events_unmerged.sql")
             .replace("__COLUMNS__", columns)
             .replace("__JOINS__", "\n".join(joins))
             .replace("__FROM__", params.bind(window[0].astimezone(UTC), UTC_TIME))
@@ -402,7 +413,8 @@ async def _math_rows(
     target = math_series or series
     params = Params()
     events = req.events_sql(series, params, window, actor_group=target.actor_group,
-                            breakdown=req.tf.breakdown, number=_number_of(target))  # fmt: skip
+                            breakdown=req.tf.breakdown, number=_number_of(target),
+                            needs_actor=target.math not in ACTORLESS_MATHS)  # fmt: skip
     holder: dict = {}
     value_sql, keep_sql = _keep(req, holder, kept, with_other)
     if "kept" in holder:
