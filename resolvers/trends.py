@@ -311,7 +311,10 @@ class _Request:
     def breakdown_value_sql(self, bd: Breakdown | None) -> str:
         """raw_value with the null sentinel and URL normalisation (§4.4.3, §4.4.10)."""
         if bd is None:
-            return "''"
+            # A number, not '': grouping by (UInt8, UUID) hashes fixed-size keys, while a String
+            # in the key — even a constant one behind a subquery — makes every row serialise
+            # its key (WAU at 10M events: 1.8 s → 1.2 s). The value is never read.
+            return "toUInt8(0)"
         if bd.numeric:
             return "raw_value"
         value = f"if(raw_value = '', '{NULL_VALUE}', raw_value)"
@@ -559,11 +562,57 @@ async def _active_rows(req, series, window, kept, with_other, active, starts, en
         value_sql = value_sql.replace("__KEPT__", placeholder)
         keep_sql = keep_sql.replace("__KEPT__", placeholder)
     events = f"SELECT *, {value_sql} AS breakdown_value FROM ({events})"
+    unit = "hour" if req.tf.interval == "hour" else "day"
+    segments = _segments(window, req.tz, unit)
+    if segments is not None and set(starts) | set(ends) <= set(segments):
+        starts_at = {moment: position for position, moment in enumerate(segments)}
+        cover = [[]] + [
+            [i + 1 for i, (lo, hi) in enumerate(zip(starts, ends, strict=True))
+             if lo <= segment and following <= hi]
+            for segment, following in zip(segments, segments[1:], strict=False)
+        ]  # fmt: skip
+        return await _rows(req, "active_segments.sql", {
+            "__EVENTS__": events, "__KEEP__": keep_sql,
+            "__SEGMENT__": "toStartOfHour" if unit == "hour" else "toStartOfDay",
+            # Persons group by their UUID: hashing it is half the cost of its text form.
+            "__UNIT__": "actor" if active.group_index is not None else "person",
+            "__HAS_ACTOR__": "actor != ''" if active.group_index is not None else "1",
+            "__SEGMENTS__": params.bind([int(m.timestamp()) for m in segments], "Array(UInt32)"),
+            "__POSITIONS__": params.bind(
+                [starts_at[m] + 1 for m in segments], "Array(UInt32)"),
+            "__COVER__": params.bind(cover, "Array(Array(UInt32))"),
+        }, params)  # fmt: skip
     return await _rows(req, "active.sql", {
         "__EVENTS__": events, "__KEEP__": keep_sql,
         "__STARTS__": params.bind(starts, f"Array({UTC_TIME})"),
         "__ENDS__": params.bind(ends, f"Array({UTC_TIME})"),
     }, params)  # fmt: skip
+
+
+def _segments(window: tuple[datetime, datetime], tz: ZoneInfo, unit: str) -> list[datetime] | None:
+    """The local day (or hour) starts, as UTC instants, from the one before window[0] to the
+    first after window[1]. None when a local midnight does not exist (a DST gap at midnight):
+    there ClickHouse's day start and ours could differ."""
+    if unit == "hour":  # every instant whose wall clock reads :00:00 (DST repeats one hour)
+        moment = window[0].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        moment -= timedelta(hours=2)
+        segments = []
+        while not segments or segments[-1] <= window[1]:
+            if moment.astimezone(tz).minute == 0:
+                segments.append(moment)
+            moment += timedelta(minutes=15)
+        return segments
+    day = window[0].astimezone(tz).date() - timedelta(days=1)
+    segments = []
+    while not segments or segments[-1] <= window[1]:
+        midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+        if midnight.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != midnight.replace(
+            tzinfo=None
+        ):
+            return None
+        segments.append(midnight.astimezone(UTC))
+        day += timedelta(days=1)
+    return segments
 
 
 def _label(part: Part, multiple_entities: bool) -> str:
