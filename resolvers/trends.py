@@ -431,6 +431,28 @@ async def _math_rows(
                                        "__KEEP__": keep_sql}, params)  # fmt: skip
 
 
+async def _ranked_total_rows(
+    req: _Request, series: Series, period: Period
+) -> tuple[list, bool, list[tuple]]:
+    """_top_values and _series_rows in one query, for event counts (buckets_ranked.sql)."""
+    bd = req.tf.breakdown
+    bucket = "0" if req.tf.aggregated else req.bucket_sql
+    params = Params()
+    events = req.events_sql(series, params, period.window(), breakdown=bd, needs_actor=False)
+    events = f"SELECT *, {req.breakdown_value_sql(bd)} AS breakdown_value FROM ({events})"
+    rows = await _rows(req, "buckets_ranked.sql", {
+        "__EVENTS__": events, "__BUCKET__": bucket,
+        "__LOW__": params.bind(bd.offset, "UInt64"),
+        "__HIGH__": params.bind(bd.offset + bd.limit, "UInt64"),
+        "__OTHER__": params.bind(OTHER_VALUE, "String"),
+    }, params)  # fmt: skip
+    ranks = {value: rank for value, _, _, rank, _ in rows if value != OTHER_VALUE}
+    kept = sorted(ranks, key=ranks.get)
+    with_other = bool(rows) and rows[0][4] > bd.offset + bd.limit and not bd.hide_other
+    rows = [row[:3] for row in rows if with_other or row[0] != OTHER_VALUE]
+    return kept, with_other, rows
+
+
 async def _top_values(req: _Request, series: Series, period: Period) -> tuple[list, bool]:
     """§4.4.1: values ranked by the math (event counts for some maths) over the range."""
     bd = req.tf.breakdown
@@ -485,13 +507,18 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
     """The series of one entity in one period (§4), ordered per §4.4.6."""
     tf, bd = req.tf, req.tf.breakdown
     kept, with_other = None, False
-    if bd is not None:
-        kept, with_other = await _top_values(req, series, period)
+    if bd is not None and series.math == "total" and not bd.numeric:
+        kept, with_other, rows = await _ranked_total_rows(req, series, period)
         if not kept:
             return []  # §4.4.11
+    else:
+        if bd is not None:
+            kept, with_other = await _top_values(req, series, period)
+            if not kept:
+                return []  # §4.4.11
+        rows = await _series_rows(req, series, period, kept, with_other)
     values = [None] if bd is None else [*kept, *([OTHER_VALUE] if with_other else [])]
     parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
-    rows = await _series_rows(req, series, period, kept, with_other)
     if tf.aggregated:
         found: dict = {}
         for value, _, number in rows:  # one row per value (bucket 0: the whole range)

@@ -16,6 +16,13 @@ MUTANTS = [
     Mutant("trends: breakdown other dropped", "resolvers/trends.py",
            "with_other = len(window) > bd.limit and not bd.hide_other and not bd.numeric",
            "with_other = False", TRENDS),
+    Mutant("trends: breakdown other dropped (event counts, one-pass ranking)",
+           "resolvers/trends.py",
+           "with_other = bool(rows) and rows[0][4] > bd.offset + bd.limit and not bd.hide_other",
+           "with_other = False", TRENDS),
+    Mutant("trends: event-count breakdown ranked ascending", "sql/trends/buckets_ranked.sql",
+           "dense_rank() OVER (ORDER BY total DESC, breakdown_value DESC)",
+           "dense_rank() OVER (ORDER BY total ASC, breakdown_value DESC)", TRENDS),
     Mutant("trends: compare shifted by one bucket", "resolvers/trends.py",
            'periods.append(("previous", req.period(*previous, round_lower=True)))',
            'periods.append(("previous", req.period(*(p - timedelta(days=1) for p in previous),'
