@@ -75,8 +75,6 @@ def _reduce(how: str, column: str, condition: str | None = None) -> str:
 
 
 _INTERVAL_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400}
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _template(name: str) -> str:
@@ -910,10 +908,11 @@ async def _lifecycle(req: _Request) -> list[dict]:
     params = Params()
     counted = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
     events = req.events_sql(counted, params, (before.astimezone(UTC), after.astimezone(UTC)))
-    everything = req.events_sql(None, params, (_EARLIEST, _LATEST))
+    starts = params.bind([int(b.timestamp()) for b in timeline], "Array(Int64)")
+    positions = params.bind(list(range(1, len(timeline) + 1)), "Array(UInt64)")
     rows = await _rows(req, "lifecycle.sql", {
-        "__EVENTS__": events, "__ALL_EVENTS__": everything, "__BUCKET__": req.bucket_sql,
-        "__TIMELINE__": params.bind([int(b.timestamp()) for b in timeline], "Array(Int64)"),
+        "__EVENTS__": events, "__FIRST_EVENTS__": _template("first_event_per_person.sql"),
+        "__POSITION__": f"transform(toInt64({req.bucket_sql}), {starts}, {positions}, 0)",
     }, params)  # fmt: skip
     counts = {status: [0.0] * len(shown) for status in LIFECYCLE_STATUSES}
     for status, position, persons in rows:

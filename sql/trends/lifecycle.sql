@@ -2,7 +2,8 @@
 -- the shown range) and the bucket of their first event ever; then per bucket and status the
 -- number of persons: the first active bucket is `new` when it holds the person's first event,
 -- else `resurrecting`; a later one is `returning` after an active bucket, else `resurrecting`;
--- the bucket after an active one without activity is `dormant`.
+-- the bucket after an active one without activity is `dormant`. A bucket's position is a hash
+-- look-up (transform) of its start in the timeline; 0 when outside it.
 SELECT status, position, count() AS persons
 FROM
 (
@@ -19,21 +20,15 @@ FROM
         marked.2 AS position
     FROM
     (
-        SELECT person, arraySort(groupUniqArray(indexOf(__TIMELINE__, __BUCKET__))) AS periods
+        SELECT person, arraySort(groupUniqArray(__POSITION__)) AS periods
         FROM (__EVENTS__)
         WHERE project_id = {project_id:UInt64}
         GROUP BY person
     ) AS active
     LEFT JOIN
     (
-        SELECT person, indexOf(__TIMELINE__, __BUCKET__) AS created
-        FROM
-        (
-            SELECT person, min(ts) AS ts
-            FROM (__ALL_EVENTS__)
-            WHERE project_id = {project_id:UInt64}
-            GROUP BY person
-        )
+        SELECT person, __POSITION__ AS created
+        FROM (__FIRST_EVENTS__)
     ) AS first_seen ON first_seen.person = active.person
 )
 GROUP BY status, position
