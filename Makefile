@@ -37,7 +37,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/filters.py
 	$(BIN)/python bench/trends.py
 	$(BIN)/python bench/funnels.py
-	$(BIN)/python bench/retention_paths.py
+	$(BIN)/python bench/retention.py
+	$(BIN)/python bench/paths.py
 
 schema: $(VENV)/.installed
 	$(BIN)/python -c "from gateway.schema import schema; open('schema.graphql', 'w').write(str(schema) + '\\n')"

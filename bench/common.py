@@ -146,3 +146,30 @@ def ratio(value, base) -> float | None:
     if isinstance(value, float) and isinstance(base, float) and base:
         return round(value / base, 2)
     return None
+
+
+# The floor for per-person insights (retention, paths): every event of 90 days grouped by person.
+PERSON_FLOOR = """SELECT person_id, count() FROM events
+WHERE project_id = {project_id:UInt64} AND timestamp >= now() - INTERVAL 90 DAY
+GROUP BY person_id"""
+
+
+def run_beside_floor(name: str, cases: list[tuple[str, str, dict, str]]) -> None:
+    """Time each (case, insight path, body, target) at the scale given on the command line,
+    beside PERSON_FLOOR measured by the same server in the same run; report as `name-N`."""
+    from bench.data import data_dir, ensure
+
+    events = scale_from_args()
+    info = ensure(events)
+    with Server(data_dir(events) / "data") as server:
+        bench = InsightBench(server, info)
+        floor = bench.floor(PERSON_FLOOR)
+        rows = []
+        for case, path, body, target in cases:
+            ms = bench.insight(path, body)
+            rows.append({"case": case, "median_ms": ms, "floor_ms": floor,
+                         "x_floor": ratio(ms, floor), "target": target})  # fmt: skip
+        peak = round(server.peak_mib())
+        for row in rows:
+            row["server_peak_mib"] = peak
+    report(f"{name}-{events}", rows)

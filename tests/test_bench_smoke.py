@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("script", ["trends.py", "filters.py", "retention_paths.py", "funnels.py"])
+@pytest.mark.parametrize(
+    "script", ["trends.py", "filters.py", "retention.py", "paths.py", "funnels.py"]
+)
 def test_bench_script_runs(script):
     out = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--events", "100000"],
                          capture_output=True, text=True, timeout=900, cwd=ROOT)  # fmt: skip
