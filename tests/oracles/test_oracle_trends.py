@@ -495,6 +495,35 @@ def test_monthly_active_rolling_window():
     assert data(world(events), pageviews("monthly_active"), **request) == [1, 0]
 
 
+def test_weekly_active_across_a_midnight_that_does_not_exist():
+    # §4.3 with §3 local days: Chile skips 2020-09-06 00:00 (clocks go from 23:59:59 -04 to
+    # 01:00 -03), so Sept 5's window ends, and Sept 6's day starts, at 04:00 UTC.
+    events = [
+        ev("p1", "2020-08-31 03:30"),  # Aug 30 23:30 local: Sept 5's window only
+        ev("p4", "2020-09-01 03:59"),  # Aug 31 23:59 local: Sept 5 and 6
+        ev("p2", "2020-09-06 03:30"),  # Sept 5 23:30 local: all three
+        ev("p3", "2020-09-06 04:30"),  # Sept 6 01:30 local: Sept 6 and 7
+    ]
+    w = world(events, timezone="America/Santiago", now="2020-09-10 12:00")
+    request = {"date_from": "2020-09-05", "date_to": "2020-09-07"}
+    assert data(w, pageviews("weekly_active"), **request) == [3, 3, 2]
+
+
+def test_weekly_active_hourly_in_a_half_hour_timezone():
+    # §4.3 hourly windows (H - 6 days, H + 1 day] with local hours starting at :30 UTC (IST).
+    # Events after date_to are not fetched, so the "next 24 hours" end at date_to here.
+    events = [
+        ev("p1", "2020-01-10 04:30"),  # Jan 10 10:00 local: inside every window
+        ev("p2", "2020-01-04 03:00"),  # Jan 4 08:30 local: only 08:00's window has begun
+        ev("p3", "2020-01-04 02:30"),  # Jan 4 08:00 local: the start of 08:00's, exclusive
+        ev("p4", "2020-01-04 04:30"),  # Jan 4 10:00 local: the start of 10:00's, exclusive
+    ]
+    w = world(events, timezone="Asia/Kolkata", now="2020-01-12 12:00")
+    request = {"interval": "hour", "date_from": "2020-01-10 08:00:00",
+               "date_to": "2020-01-10 10:59:59"}  # fmt: skip
+    assert data(w, pageviews("weekly_active"), **request) == [3, 2, 1]
+
+
 def test_weekly_active_hour_interval_counts_the_next_24_hours():
     # §4.3: hourly WAU window is (H - 6 days, H + 1 day], a documented oddity.
     w = world([ev("p1", "2020-01-10 02:30")])
