@@ -13,8 +13,9 @@ insights; it dispatches like PostHog's endpoint (§1). The shape of a request:
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -503,6 +504,8 @@ def _accumulate(values: list[float]) -> list[float]:
 async def _entity_parts(req: _Request, series: Series, period: Period) -> list[Part]:
     """The series of one entity in one period (§4), ordered per §4.4.6."""
     tf, bd = req.tf, req.tf.breakdown
+    if bd is not None and bd.type == "cohort":
+        return await _cohort_parts(req, series, period)
     kept, with_other = None, False
     if bd is not None and series.math == "total" and not bd.numeric:
         kept, with_other, rows = await _ranked_total_rows(req, series, period)
@@ -516,6 +519,51 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
         rows = await _series_rows(req, series, period, kept, with_other)
     values = [None] if bd is None else [*kept, *([OTHER_VALUE] if with_other else [])]
     parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
+    _fill(req, series, period, parts, rows)
+    multiple = len(tf.series) > 1
+    ordered = list(parts.values())
+    if bd is not None:
+        ordered.sort(key=lambda p: (-p.rank_value, _label(p, multiple)))
+    return ordered
+
+
+async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[Part]:
+    """§4.4.7: one series per listed cohort, counting the events of its members now (cohorts
+    may overlap); `all` is everyone, labelled "all users" and listed first; a cohort without
+    events gives no series."""
+    unbroken = copy.copy(req)
+    unbroken.tf = replace(req.tf, breakdown=None)
+    parts = []
+    for cohort_id in req.tf.breakdown.cohorts:
+        if cohort_id == "all":
+            member_series, label = series, "all users"
+        else:
+            cohort = req.cohorts.get(cohort_id)
+            if cohort is None:
+                raise ValidationError(f"breakdown: unknown cohort id {cohort_id}",
+                                      attr="breakdown")  # fmt: skip
+            member = {"type": "cohort", "key": "id", "value": cohort_id}
+            own = series.entity.get("properties") or []
+            properties = [*own, member] if isinstance(own, list) else {
+                "type": "AND", "values": [own, member]}  # fmt: skip
+            entity = {**series.entity, "properties": properties}
+            member_series = replace(series, entity=entity)
+            label = cohort.get("name") or str(cohort_id)
+        rows = await _series_rows(unbroken, member_series, period, None, False)
+        if not rows:
+            continue  # §4.4.11
+        part = Part(series, cohort_id, label)
+        _fill(req, series, period, {cohort_id: part}, [(cohort_id, *row[1:]) for row in rows])
+        parts.append(part)
+    multiple = len(req.tf.series) > 1
+    parts.sort(key=lambda p: (p.value != "all", -p.rank_value, _label(p, multiple)))
+    return parts
+
+
+def _fill(req: _Request, series: Series, period: Period, parts: dict, rows: list) -> None:
+    """Each part's data (or aggregated value) from rows of (value, bucket, number)."""
+    tf, bd = req.tf, req.tf.breakdown
+    values = list(parts)
     if tf.aggregated:
         found: dict = {}
         for value, _, number in rows:  # one row per value (bucket 0: the whole range)
@@ -534,11 +582,6 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
                 data[key][position[int(bucket)]] = _number(number)
         for value, part in parts.items():
             part.data = _smooth(data[value], tf.smoothing)
-    multiple = len(tf.series) > 1
-    ordered = list(parts.values())
-    if bd is not None:
-        ordered.sort(key=lambda p: (-p.rank_value, _label(p, multiple)))
-    return ordered
 
 
 async def _series_rows(
@@ -763,10 +806,12 @@ async def _formula_items(req: _Request, period: Period) -> list[dict]:
     per_series = await asyncio.gather(*(_entity_parts(req, s, period) for s in tf.series))
     keys: list = []
     rows: list[dict] = []
+    labels: dict = {}
     for parts in per_series:
         row = {}
         for part in parts:
             row[part.value] = part
+            labels[part.value] = part.label
             if part.value not in keys:
                 keys.append(part.value)
         rows.append(row)
@@ -785,6 +830,8 @@ async def _formula_items(req: _Request, period: Period) -> list[dict]:
                     "days": _days(req, period.buckets)}  # fmt: skip
         if tf.breakdown is None:
             item["label"] = f"Formula ({tf.formula})"
+        elif tf.breakdown.type == "cohort":  # §5: cohorts by name, "all users"
+            item["label"] = item["breakdown_value"] = labels[key]
         else:
             item["label"] = key
             item["breakdown_value"] = key

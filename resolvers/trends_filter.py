@@ -91,6 +91,7 @@ class Breakdown:
     limit: int
     offset: int
     hide_other: bool
+    cohorts: tuple = ()  # cohort breakdowns: cohort ids and/or "all", as listed
 
     @property
     def numeric(self) -> bool:
@@ -204,8 +205,7 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
         raise ValidationError("hogql breakdowns are not supported", attr="breakdown",
                               code="unsupported_hogql")  # fmt: skip
     if kind == "cohort":
-        raise ValidationError("cohort breakdowns are not supported yet", attr="breakdown_type",
-                              code="unsupported")  # fmt: skip
+        return _cohort_breakdown(value)
     if kind not in BREAKDOWN_TYPES:
         raise ValidationError(f"unsupported breakdown_type {kind!r}", attr="breakdown_type")
     if isinstance(value, list):
@@ -233,6 +233,22 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
     return Breakdown(kind, str(value), group_index if kind == "group" else None,
                      truthy(raw.get("breakdown_normalize_url", False)), limit, offset,
                      truthy(raw.get("breakdown_hide_other_aggregation", False)))  # fmt: skip
+
+
+def _cohort_breakdown(value) -> Breakdown:
+    """§4.4.7: a cohort id, "all", or a list of them (whether the ids exist is the engine's
+    question: it holds the project's cohorts)."""
+    cohorts = []
+    for item in value if isinstance(value, list) else [value]:
+        if item == "all":
+            cohorts.append("all")
+            continue
+        cohort_id = optional_int(item, "breakdown")
+        if cohort_id is None:
+            raise ValidationError("breakdown: a cohort id or \"all\" is required",
+                                  attr="breakdown")  # fmt: skip
+        cohorts.append(cohort_id)
+    return Breakdown("cohort", "", None, False, len(cohorts), 0, True, tuple(cohorts))
 
 
 def _smoothing(raw: dict) -> int:

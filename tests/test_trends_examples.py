@@ -21,11 +21,9 @@ from tests.oracles.model import World
 from tests.oracles.test_oracle_trends import *  # noqa: F403 (the examples, collected here too)
 
 NOT_BUILT = {  # cohorts, histogram bins, multiple breakdowns: refused with a 400 for now
-    "test_cohort_breakdown_all_first_then_cohorts",
     "test_histogram_breakdown_buckets",
     "test_histogram_with_one_value_and_with_no_value",
     "test_multiple_breakdowns",
-    "test_formula_with_cohort_breakdown_labels_are_cohort_names",
     "test_sampling_factor_validation",
 }
 
@@ -51,6 +49,22 @@ def _messages(world: World) -> list[dict]:
     return out
 
 
+def _static_cohorts(spyglass, tenant, world: World) -> tuple[dict, dict]:
+    """The example's cohorts (person ids = distinct ids) as static cohorts of the project,
+    named by the example's id as the oracle labels them: (id → cohort, example id → id)."""
+    from resolvers.cohorts import Cohorts
+
+    store = Cohorts(spyglass.services.metadata)
+    engine_ids = {}
+    for world_id, cohort in world.cohorts.items():
+        definition = {"name": str(world_id), "is_static": True}
+        made = spyglass.run(store.create(tenant["id"], tenant["user"]["id"], definition))
+        csv_text = "distinct_id\n" + "\n".join(sorted(cohort.person_ids)) + "\n"
+        spyglass.run(store.upload_csv(tenant["id"], made["id"], csv_text))
+        engine_ids[world_id] = made["id"]
+    return spyglass.run(store.by_id(tenant["id"])), engine_ids
+
+
 @pytest.fixture(autouse=True)
 def engine_in_place_of_the_oracle(spyglass, monkeypatch, request):
     if request.node.originalname in NOT_BUILT:
@@ -67,12 +81,23 @@ def engine_in_place_of_the_oracle(spyglass, monkeypatch, request):
         project = {"id": tenant["id"], "timezone": p.timezone, "week_start_day": p.week_start_day,
                    "test_account_filters": p.test_account_filters}  # fmt: skip
         actions = {i: {"name": a.name, "steps": a.steps} for i, a in world.actions.items()}
+        cohorts, engine_ids = _static_cohorts(spyglass, tenant, world)
+        if filters.get("breakdown_type") == "cohort":
+            listed = filters["breakdown"] if isinstance(filters["breakdown"], list) else [
+                filters["breakdown"]]  # fmt: skip
+            filters = {**filters, "breakdown": [engine_ids.get(c, c) for c in listed]}
         try:
             result = spyglass.run(compute_trends(spyglass.services.store, project, filters,
-                                                 now=world.now, actions=actions))  # fmt: skip
+                                                 now=world.now, actions=actions,
+                                                 cohorts=cohorts))  # fmt: skip
         except ValidationError as exc:
             detail = exc.code if exc.code == "unsupported_hogql" else exc.detail
             raise ValueError(f"{exc.attr}: {detail}") from None
+        world_ids = {made: mine for mine, made in engine_ids.items()}
+        for item in result:  # cohort ids back to the example's own
+            if not isinstance(item.get("breakdown_value"), str | list):
+                item["breakdown_value"] = world_ids.get(item.get("breakdown_value"),
+                                                        item.get("breakdown_value"))  # fmt: skip
         for item in result:  # the oracle leaves URLs (the API's business) out
             for link in item.get("persons_urls", []) + [item.get("persons") or {}]:
                 if "url" in link:

@@ -20,9 +20,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import ValidationError
+from resolvers.cohorts import Cohorts
 from resolvers.trends import compute_trends
 from tests.oracles import trends as oracle
 from tests.oracles.model import Action, Event, Project, World
+from tests.test_filters_oracle import make_cohorts
 
 # Two seasons, each spanning a DST change in both New York and London.
 SEASONS = {
@@ -114,6 +116,7 @@ def world_of(messages: list[dict], merges: dict, project: Project, now: datetime
 class Dataset:
     def __init__(self, name, project: dict, world: World, actions: dict):
         self.name, self.project, self.world, self.actions = name, project, world, actions
+        self.cohorts: dict = {}  # id → cohort document, for the engine
 
     def __repr__(self) -> str:
         return f"<dataset {self.name}>"
@@ -139,7 +142,12 @@ def datasets(spyglass) -> list[Dataset]:
                        "test_account_filters": TEST_ACCOUNT_FILTERS}  # fmt: skip
             world = world_of(messages, merges, model, now)
             world.actions = {i: Action(i, a["name"], a["steps"]) for i, a in ACTIONS.items()}
-            out.append(Dataset(f"{season}/{timezone}", project, world, ACTIONS))
+            dataset = Dataset(f"{season}/{timezone}", project, world, ACTIONS)
+            make_cohorts(spyglass, tenant, world, merges)
+            made = spyglass.run(Cohorts(spyglass.services.metadata).by_id(tenant["id"]))
+            # The model's cohorts have no names, so the oracle labels them by id: so must we.
+            dataset.cohorts = {i: {**c, "name": None} for i, c in made.items()}
+            out.append(dataset)
     return out
 
 
@@ -203,7 +211,8 @@ def run_both(spyglass, ds: Dataset, request: dict):
     """(engine result or error attr, oracle result or error field)."""
     try:
         got = spyglass.run(compute_trends(spyglass.services.store, ds.project, request,
-                                          now=ds.world.now, actions=ds.actions))  # fmt: skip
+                                          now=ds.world.now, actions=ds.actions,
+                                          cohorts=ds.cohorts))  # fmt: skip
     except ValidationError as exc:
         got = ("error", exc.attr)
     try:
@@ -265,6 +274,7 @@ BREAKDOWNS = [
     {"breakdown": "age", "breakdown_type": "person"},
     {"breakdown": "industry", "breakdown_type": "group", "breakdown_group_type_index": 0},
     {"breakdown": "$session_duration", "breakdown_type": "session"},
+    {"breakdown": "COHORTS", "breakdown_type": "cohort"},  # drawn from the dataset's cohorts
 ]
 FORMULAS = {1: ["A * 2", "-A + 3", "A / 0", "(A)/2"],
             2: ["A + B", "A / B", "(A - B) * 2", "B - A", "A/B*100"],
@@ -383,6 +393,9 @@ def test_trends_match_the_oracle(spyglass, datasets, data, which):
     ds = datasets[which]
     season_base = SEASONS[ds.name.split("/")[0]]
     request = data.draw(trend_request(season_base))
+    if request.get("breakdown") == "COHORTS":
+        choices = st.sampled_from(["all", *sorted(ds.cohorts)])
+        request["breakdown"] = data.draw(st.lists(choices, min_size=1, max_size=3, unique=True))
     describe(request)
     result = check(spyglass, ds, request)
     event(f"series: {min(len(result), 6)}{'+' if len(result) >= 6 else ''}")
