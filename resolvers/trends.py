@@ -141,7 +141,10 @@ class Part:
 
     @property
     def rank_value(self) -> float:
-        return self.aggregated_value if self.aggregated_value is not None else self.count
+        """What series are ordered by; rounded so that float noise (6.3999999999999995 from
+        one quantile's interpolation, 6.4 from another's) is a tie, settled by label."""
+        value = self.aggregated_value if self.aggregated_value is not None else self.count
+        return round(value, 9)
 
 
 class _Request:
@@ -550,7 +553,11 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
             member_series = replace(series, entity=entity)
             label = cohort.get("name") or str(cohort_id)
         rows = await _series_rows(unbroken, member_series, period, None, False)
-        if not rows:
+        if series.math in ACTIVE_MATHS:
+            exists = await _has_events(unbroken, member_series, period)
+        else:
+            exists = bool(rows)
+        if not exists:
             continue  # §4.4.11
         part = Part(series, cohort_id, label)
         _fill(req, series, period, {cohort_id: part}, [(cohort_id, *row[1:]) for row in rows])
@@ -558,6 +565,15 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
     multiple = len(req.tf.series) > 1
     parts.sort(key=lambda p: (p.value != "all", -p.rank_value, _label(p, multiple)))
     return parts
+
+
+async def _has_events(req: _Request, series: Series, period: Period) -> bool:
+    """Whether the series matches any event inside the range: rolling-window maths also read
+    the weeks before it, which do not make a series appear."""
+    counted = replace(series, math="total", math_property=None, group_index=None)
+    rows = await _math_rows(req, counted, period.window(), bucket="0", kept=None,
+                            with_other=False)  # fmt: skip
+    return bool(rows)
 
 
 def _fill(req: _Request, series: Series, period: Period, parts: dict, rows: list) -> None:

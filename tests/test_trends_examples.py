@@ -95,7 +95,7 @@ def engine_in_place_of_the_oracle(spyglass, monkeypatch, request):
             raise ValueError(f"{exc.attr}: {detail}") from None
         world_ids = {made: mine for mine, made in engine_ids.items()}
         for item in result:  # cohort ids back to the example's own
-            if not isinstance(item.get("breakdown_value"), str | list):
+            if "breakdown_value" in item and not isinstance(item["breakdown_value"], str | list):
                 item["breakdown_value"] = world_ids.get(item.get("breakdown_value"),
                                                         item.get("breakdown_value"))  # fmt: skip
         for item in result:  # the oracle leaves URLs (the API's business) out
