@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.schema import MAX_PAGE
+from resolvers.insight_list import ORDER_FIELDS
 
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # GraphQL's Int
 ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -101,6 +102,10 @@ INSIGHT_FIELDS = {
     "timezone": STR,
     "is_cached": BOOL,
 }
+BASIC_INSIGHT_KEYS = ("id", "short_id", "name", "derived_name", "filters", "dashboards",
+                      "description", "last_refresh", "refreshing", "saved", "tags",
+                      "updated_at", "created_by", "created_at", "last_modified_at",
+                      "favorited")  # fmt: skip
 TILE_FIELDS = {"color": nullable(STR), "layouts": nullable(OBJECT)}
 INSIGHT_INPUT = body_of({
     "name": nullable({"type": "string", "maxLength": MAX_NAME}),
@@ -260,6 +265,8 @@ SCHEMAS = {
     "Error": ERROR, "User": USER, "Insight": closed(INSIGHT_FIELDS),
     "InsightInDashboard": closed({**INSIGHT_FIELDS, **TILE_FIELDS}, optional=tuple(TILE_FIELDS)),
     "InsightInput": INSIGHT_INPUT, "InsightPage": limit_offset_page("Insight"),
+    "BasicInsight": closed({k: INSIGHT_FIELDS[k] for k in BASIC_INSIGHT_KEYS}),
+    "BasicInsightPage": limit_offset_page("BasicInsight"),
     "ActivityEntry": ACTIVITY, "ActivityPage": ACTIVITY_PAGE, "InsightResult": INSIGHT_RESULT,
     "Filters": FILTERS_BODY, "DashboardTile": TILE, "Dashboard": closed(DASHBOARD_FIELDS),
     "DashboardInput": body_of(DASHBOARD_INPUT), "DashboardPatch": body_of(DASHBOARD_PATCH),
@@ -338,6 +345,14 @@ LIST_FILTERS = [
     query("user", BOOL, "only the caller's insights"),
     query("dashboards", {"type": "string", "pattern": r"^\[\s*([0-9]+\s*(,\s*[0-9]+\s*)*)?\]$"},
           "a JSON list of dashboard ids the insight must all be on, e.g. `[1,2]`"),
+    query("date_from", STR, "last modified after this: `-7d`, `-1m`, an ISO date or time"),
+    query("date_to", STR, "last modified before this (same forms)"),
+    query("my_last_viewed", BOOL, "only insights the caller viewed, most recent view first"),
+    *(query(name, {"type": "string", "enum": [f"{sign}{field}" for field in ORDER_FIELDS
+                                              for sign in ("", "-")]},
+            "sort by this field; `-` for descending" + (" (same as `order`)" if alias else ""))
+      for name, alias in (("order", False), ("ordering", True))),
+    query("basic", BOOL, "PostHog's basic serializer: fewer fields and no `result`"),
 ]  # fmt: skip
 COMPUTED_QUERY = [
     query("insight", STR, FILTER_KEYS["insight"]["description"]),
@@ -489,7 +504,17 @@ def paths() -> dict:
                 "List insights",
                 "insights",
                 "insight:read",
-                {"200": ok("a page of insights", "InsightPage")},
+                {
+                    "200": {
+                        "description": "a page of insights (with `basic`, basic ones)",
+                        "content": {
+                            JSON_TYPE: {
+                                "schema": {"anyOf": [ref("InsightPage"), ref("BasicInsightPage")]}
+                            },
+                            CSV_TYPE: {"schema": STR},
+                        },
+                    }
+                },
                 parameters=[*page, *LIST_FILTERS],
             ),  # fmt: skip
             "post": operation(

@@ -37,16 +37,31 @@ INSIGHT = " ".join([
 ACTIVITY = ("id activity scope item_id: itemId detail created_at: createdAt "
             "user { first_name: firstName email is_system: isSystem }")  # fmt: skip
 
-LIST_INSIGHTS = f"""
+# PostHog's basic serializer (`?basic=1`): the listing fields, no computed result.
+BASIC_INSIGHT = " ".join([
+    "id", "short_id: shortId", "name", "derived_name: derivedName", "filters", "dashboards",
+    "description", "last_refresh: lastRefresh", "refreshing", "saved", "tags",
+    "updated_at: updatedAt", f"created_by: createdBy {USER}", "created_at: createdAt",
+    "last_modified_at: lastModifiedAt", "favorited",
+])  # fmt: skip
+
+
+def _list_insights(fields: str) -> str:
+    return f"""
 query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: String,
        $saved: Boolean, $favorited: Boolean, $search: String, $insight: String, $user: Boolean,
-       $dashboards: [Int!]) {{
+       $dashboards: [Int!], $dateFrom: String, $dateTo: String, $myLastViewed: Boolean,
+       $order: String, $basic: Boolean!) {{
   page: insights(projectId: $p, limit: $limit, offset: $offset, createdBy: $createdBy,
                  shortId: $shortId, saved: $saved, favorited: $favorited, search: $search,
-                 insight: $insight, user: $user, dashboards: $dashboards) {{
-    count results {{ {INSIGHT} }}
+                 insight: $insight, user: $user, dashboards: $dashboards, dateFrom: $dateFrom,
+                 dateTo: $dateTo, myLastViewed: $myLastViewed, order: $order, basic: $basic) {{
+    count results {{ {fields} }}
   }}
 }}"""
+
+
+LIST_INSIGHTS, LIST_BASIC_INSIGHTS = _list_insights(INSIGHT), _list_insights(BASIC_INSIGHT)
 GET_INSIGHT = f"""query ($p: String!, $id: Int!, $fromDashboard: Int, $refresh: JSON) {{
   insight(projectId: $p, id: $id, fromDashboard: $fromDashboard, refresh: $refresh) {{
     {INSIGHT} color layouts }} }}"""
@@ -258,8 +273,19 @@ async def insights_collection(request: Request):
         "search": q.get("search") or None, "insight": q.get("insight") or None,
         "user": bool_param(q.get("user"), "user"),
         "dashboards": _json_ids(dashboards, "dashboards") if dashboards else None,
+        "dateFrom": q.get("date_from") or None, "dateTo": q.get("date_to") or None,
+        "myLastViewed": bool_param(q.get("my_last_viewed"), "my_last_viewed"),
+        # PostHog's parameter is `order`; DRF's usual `ordering` is read too.
+        "order": q.get("order") or q.get("ordering") or None,
+        "basic": bool(bool_param(q.get("basic"), "basic")),
     }  # fmt: skip
-    page = (await run(request, LIST_INSIGHTS, variables))["page"]
+    document = LIST_BASIC_INSIGHTS if variables["basic"] else LIST_INSIGHTS
+    try:
+        page = (await run(request, document, variables))["page"]
+    except ValidationError as error:
+        if error.attr == "order" and "order" not in q:
+            error.attr = "ordering"  # name the parameter the client sent
+        raise
     return respond(request, _limit_offset_page(request, page, limit, offset),
                    rows=page["results"])  # fmt: skip
 

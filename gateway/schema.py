@@ -33,7 +33,8 @@ from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
 from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
-from resolvers.insights import Insights, matches_list_filters
+from resolvers.insight_list import Views, parse_list_query, select
+from resolvers.insights import Insights
 
 # Limits against abuse (documented in README): depth, aliases, tokens, page size.
 MAX_DEPTH = 10
@@ -142,6 +143,7 @@ class Insight:
     project: strawberry.Private[dict | None] = None
     refresh: strawberry.Private[object] = "force_cache"
     envelope: strawberry.Private[object] = None
+    basic: strawberry.Private[bool] = False  # PostHog's basic serializer: no result
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -160,6 +162,8 @@ class Insight:
     async def _compute(self, info: Info) -> dict:
         services = info.context.services
         empty = {"result": None, "last_refresh": None, "is_cached": False}
+        if self.basic:
+            return empty
         if not (self.filters.get("events") or self.filters.get("actions")) and \
                 self.filters.get("insight", "TRENDS") not in ("RETENTION", "PATHS"):  # fmt: skip
             return empty
@@ -194,6 +198,7 @@ def insight_type(
     refresh="force_cache",
     tile: dict | None = None,
     dashboard_filters: dict | None = None,
+    basic: bool = False,
 ) -> Insight:
     filters = document["filters"]
     if dashboard_filters:  # PostHog: the dashboard's filters win over the insight's
@@ -212,7 +217,7 @@ def insight_type(
         effective_privilege_level=37, timezone=project.get("timezone", "UTC"),
         color=(tile or {}).get("color"), layouts=(tile or {}).get("layouts") if tile else None,
         created_by_id=document["created_by"], last_modified_by_id=document["last_modified_by"],
-        project=project, refresh=refresh,
+        project=project, refresh=refresh, basic=basic,
     )  # fmt: skip
 
 
@@ -513,20 +518,26 @@ class Query:
                        saved: bool | None = None, favorited: bool | None = None,
                        search: str | None = None, insight: str | None = None,
                        user: bool | None = None, dashboards: list[int] | None = None,
-                       ) -> InsightPage:  # fmt: skip
+                       date_from: str | None = None, date_to: str | None = None,
+                       my_last_viewed: bool | None = None, order: str | None = None,
+                       basic: bool = False) -> InsightPage:  # fmt: skip
+        """PostHog's list filters; `dateFrom`/`dateTo` bound `last_modified_at`; `basic`
+        leaves `result` out (null, nothing read or computed), as PostHog's basic serializer."""
         project = await project_access(info, project_id, "insight:read")
         limit, offset = _page(limit, offset)
-        query = {"created_by": created_by, "short_id": short_id, "saved": saved,
-                 "favorited": favorited, "search": search, "insight": insight, "user": user,
-                 "dashboards": dashboards}  # fmt: skip
-        caller = info.context.caller
-        now = info.context.services.clock.now()
-        documents = [d for d in await _insights(info).all(project["id"])
-                     if matches_list_filters(d, query, caller.user["id"], now)]  # fmt: skip
-        documents.sort(key=lambda d: (d["order"] is None, d["order"] or 0, -d["id"]))
+        query = parse_list_query(
+            created_by=created_by, short_id=short_id, saved=saved, favorited=favorited,
+            search=search, insight=insight, user=user, dashboards=dashboards,
+            date_from=date_from, date_to=date_to, my_last_viewed=my_last_viewed, order=order,
+            now=info.context.services.clock.now(),
+            timezone=project.get("timezone") or "UTC")  # fmt: skip
+        user_id = info.context.caller.user["id"]
+        views = (await _insights(info).views(project["id"], user_id) if query.needs_views
+                 else Views({}, {}))  # fmt: skip
+        documents = select(await _insights(info).all(project["id"]), query, user_id, views)
         page = documents[offset : offset + limit]
-        return InsightPage(count=len(documents),
-                           results=[insight_type(d, project) for d in page])  # fmt: skip
+        results = [insight_type(d, project, basic=basic) for d in page]
+        return InsightPage(count=len(documents), results=results)
 
     @strawberry.field(
         description="Any insight from PostHog's filter JSON (`insight` picks the kind)."
