@@ -46,19 +46,32 @@ class Metadata:
         self._id_lock = asyncio.Lock()
         self._locks: defaultdict[tuple, asyncio.Lock] = defaultdict(asyncio.Lock)
 
+    async def _seed(self, entity: str) -> None:
+        """Load the counter from the log once (under the id lock)."""
+        if entity not in self._next_ids:
+            result = await self.store.query(
+                "SELECT max(id) FROM metadata_log WHERE entity = {entity:String}",
+                {"entity": entity},
+            )
+            self._next_ids[entity] = int(result.scalar() or 0) + 1
+
     async def next_id(self, entity: str) -> int:
         async with self._id_lock:
-            if entity not in self._next_ids:
-                result = await self.store.query(
-                    "SELECT max(id) FROM metadata_log WHERE entity = {entity:String}",
-                    {"entity": entity},
-                )
-                self._next_ids[entity] = int(result.scalar() or 0) + 1
+            await self._seed(entity)
             value = self._next_ids[entity]
             if value > MAX_ID:
                 raise OverflowError(f"{entity} ids exhausted")
             self._next_ids[entity] = value + 1
             return value
+
+    async def continue_ids_after(self, entity: str, last_id: int) -> None:
+        """Ids of `entity` continue above `last_id` (ids assigned elsewhere, e.g. in a system
+        migrated from, are never reused); never moves the counter back."""
+        if not 0 <= last_id < MAX_ID:
+            raise OverflowError(f"{entity} ids must stay below 2^53")
+        async with self._id_lock:
+            await self._seed(entity)
+            self._next_ids[entity] = max(self._next_ids[entity], last_id + 1)
 
     def lock(self, entity: str, entity_id: int) -> asyncio.Lock:
         return self._locks[(entity, entity_id)]

@@ -14,11 +14,12 @@ from functools import cache
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from gateway.scalars import MAX_SAFE
 from gateway.schema import MAX_PAGE
 from resolvers.insight_list import ORDER_FIELDS
 
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # GraphQL's Int
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_SAFE}  # ids stay below 2^53 (BigInt)
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 DATETIME = {"type": "string", "format": "date-time"}

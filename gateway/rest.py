@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
+from gateway.scalars import MAX_SAFE
 from gateway.schema import Context, shim_schema
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
@@ -48,9 +49,9 @@ BASIC_INSIGHT = " ".join([
 
 def _list_insights(fields: str) -> str:
     return f"""
-query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: String,
+query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: BigInt, $shortId: String,
        $saved: Boolean, $favorited: Boolean, $search: String, $insight: String, $user: Boolean,
-       $dashboards: [Int!], $dateFrom: String, $dateTo: String, $myLastViewed: Boolean,
+       $dashboards: [BigInt!], $dateFrom: String, $dateTo: String, $myLastViewed: Boolean,
        $order: String, $basic: Boolean!) {{
   page: insights(projectId: $p, limit: $limit, offset: $offset, createdBy: $createdBy,
                  shortId: $shortId, saved: $saved, favorited: $favorited, search: $search,
@@ -62,15 +63,15 @@ query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: Stri
 
 
 LIST_INSIGHTS, LIST_BASIC_INSIGHTS = _list_insights(INSIGHT), _list_insights(BASIC_INSIGHT)
-GET_INSIGHT = f"""query ($p: String!, $id: Int!, $fromDashboard: Int, $refresh: JSON) {{
+GET_INSIGHT = f"""query ($p: String!, $id: BigInt!, $fromDashboard: BigInt, $refresh: JSON) {{
   insight(projectId: $p, id: $id, fromDashboard: $fromDashboard, refresh: $refresh) {{
     {INSIGHT} color layouts }} }}"""
 CREATE_INSIGHT = f"""mutation ($p: String!, $input: InsightInput!) {{
   insight: createInsight(projectId: $p, input: $input) {{ {INSIGHT} }} }}"""
-UPDATE_INSIGHT = f"""mutation ($p: String!, $id: Int!, $input: InsightInput!) {{
+UPDATE_INSIGHT = f"""mutation ($p: String!, $id: BigInt!, $input: InsightInput!) {{
   insight: updateInsight(projectId: $p, id: $id, input: $input) {{ {INSIGHT} }} }}"""
-VIEWED = "mutation ($p: String!, $id: Int!) { markInsightViewed(projectId: $p, id: $id) }"
-ACTIVITY_PAGE = f"""query ($p: String!, $id: Int, $limit: Int!, $page: Int!) {{
+VIEWED = "mutation ($p: String!, $id: BigInt!) { markInsightViewed(projectId: $p, id: $id) }"
+ACTIVITY_PAGE = f"""query ($p: String!, $id: BigInt, $limit: Int!, $page: Int!) {{
   page: insightActivity(projectId: $p, id: $id, limit: $limit, page: $page) {{
     total_count: totalCount results {{ {ACTIVITY} }} }} }}"""
 
@@ -86,13 +87,14 @@ DASHBOARD = " ".join([
 LIST_DASHBOARDS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: dashboards(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {DASHBOARD} }} }} }}"""
-GET_DASHBOARD = f"""query ($p: String!, $id: Int!) {{
+GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!) {{
   dashboard(projectId: $p, id: $id) {{ {DASHBOARD} }} }}"""
 CREATE_DASHBOARD = f"""mutation ($p: String!, $input: DashboardInput!) {{
   dashboard: createDashboard(projectId: $p, input: $input) {{ {DASHBOARD} }} }}"""
-UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: Int!, $input: DashboardInput!) {{
+UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: BigInt!, $input: DashboardInput!) {{
   dashboard: updateDashboard(projectId: $p, id: $id, input: $input) {{ {DASHBOARD} }} }}"""
-UPDATE_TILE = """mutation ($p: String!, $d: Int!, $t: Int!, $layouts: JSON, $color: String) {
+UPDATE_TILE = """mutation ($p: String!, $d: BigInt!, $t: BigInt!, $layouts: JSON,
+                           $color: String) {
   updateDashboardTile(projectId: $p, dashboardId: $d, tileId: $t, layouts: $layouts,
                       color: $color) }"""
 COMPUTE = """query ($p: String!, $filters: JSON!, $refresh: JSON) {
@@ -108,10 +110,11 @@ ACTION = (
 LIST_ACTIONS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: actions(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {ACTION} }} }} }}"""
-GET_ACTION = f"query ($p: String!, $id: Int!) {{ action(projectId: $p, id: $id) {{ {ACTION} }} }}"
+GET_ACTION = f"""query ($p: String!, $id: BigInt!) {{
+  action(projectId: $p, id: $id) {{ {ACTION} }} }}"""
 CREATE_ACTION = f"""mutation ($p: String!, $input: JSON!) {{
   action: createAction(projectId: $p, input: $input) {{ {ACTION} }} }}"""
-UPDATE_ACTION = f"""mutation ($p: String!, $id: Int!, $input: JSON!) {{
+UPDATE_ACTION = f"""mutation ($p: String!, $id: BigInt!, $input: JSON!) {{
   action: updateAction(projectId: $p, id: $id, input: $input) {{ {ACTION} }} }}"""
 COHORT = (
     "id name description is_static: isStatic filters groups deleted count created_at: createdAt"
@@ -119,12 +122,13 @@ COHORT = (
 LIST_COHORTS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: cohorts(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {COHORT} }} }} }}"""
-GET_COHORT = f"query ($p: String!, $id: Int!) {{ cohort(projectId: $p, id: $id) {{ {COHORT} }} }}"
+GET_COHORT = f"""query ($p: String!, $id: BigInt!) {{
+  cohort(projectId: $p, id: $id) {{ {COHORT} }} }}"""
 CREATE_COHORT = f"""mutation ($p: String!, $input: JSON!, $csv: String) {{
   cohort: createCohort(projectId: $p, input: $input, csv: $csv) {{ {COHORT} }} }}"""
-UPDATE_COHORT = f"""mutation ($p: String!, $id: Int!, $input: JSON!, $csv: String) {{
+UPDATE_COHORT = f"""mutation ($p: String!, $id: BigInt!, $input: JSON!, $csv: String) {{
   cohort: updateCohort(projectId: $p, id: $id, input: $input, csv: $csv) {{ {COHORT} }} }}"""
-COHORT_PERSONS = """query ($p: String!, $id: Int!, $limit: Int!, $offset: Int!) {
+COHORT_PERSONS = """query ($p: String!, $id: BigInt!, $limit: Int!, $offset: Int!) {
   page: cohortPersons(projectId: $p, id: $id, limit: $limit, offset: $offset) {
     count results { id distinct_ids: distinctIds } } }"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
@@ -137,7 +141,6 @@ INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filte
 
 _VARIABLE_FIELD = re.compile(r"invalid value at \.(\w+)")
 _REST_NAMES = {v: k for k, v in INPUT_FIELDS.items()}
-_MAX_INT = 2**31 - 1  # GraphQL's Int
 
 
 def bool_param(value: str | None, attr: str) -> bool | None:
@@ -164,8 +167,8 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
-    if isinstance(variables.get("id"), int) and variables["id"] > _MAX_INT:
-        raise NotFound("Not found.")  # a path id past GraphQL's Int names nothing that exists
+    if isinstance(variables.get("id"), int) and variables["id"] > MAX_SAFE:
+        raise NotFound("Not found.")  # ids stay below 2^53: a larger path id names nothing
     result = await shim_schema.execute(document, variable_values=variables,
                                   context_value=Context(services, caller))  # fmt: skip
     if result.errors:
