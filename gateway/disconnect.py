@@ -33,6 +33,7 @@ class CancelOnDisconnect:
         inbox: asyncio.Queue = asyncio.Queue()
         gone = asyncio.Event()
         started = False
+        error: Exception | None = None
 
         async def app_receive():
             if gone.is_set() and inbox.empty():
@@ -61,5 +62,10 @@ class CancelOnDisconnect:
                         await inbox.join()  # the endpoint reads the body at its own pace
 
             group.start_soon(listen)
-            await self.app(scope, app_receive, app_send)
-            group.cancel_scope.cancel()  # answered: stop listening
+            try:
+                await self.app(scope, app_receive, app_send)
+            except Exception as exc:  # raised below as itself, not wrapped in an ExceptionGroup
+                error = exc
+            group.cancel_scope.cancel()  # answered (or failed): stop listening
+        if error is not None:
+            raise error

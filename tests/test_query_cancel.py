@@ -197,3 +197,22 @@ def test_chdb_queries_have_a_time_limit(spyglass):
                               settings={"max_execution_time": 1})  # fmt: skip
 
     spyglass.run(main())
+
+
+def test_an_endpoint_error_leaves_the_middleware_as_itself():
+    """The error handlers outside see the endpoint's own exception, not a task-group wrapper."""
+    import httpx
+
+    async def broken(request):
+        raise KeyError("boom")
+
+    app = Starlette(routes=[Route("/api/broken", broken)],
+                    middleware=[Middleware(CancelOnDisconnect)])  # fmt: skip
+
+    async def main():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await client.get("/api/broken")
+
+    with pytest.raises(KeyError):
+        asyncio.run(main())
