@@ -268,6 +268,8 @@ SCHEMAS = {
     "InsightInput": INSIGHT_INPUT, "InsightPage": limit_offset_page("Insight"),
     "BasicInsight": closed({k: INSIGHT_FIELDS[k] for k in BASIC_INSIGHT_KEYS}),
     "BasicInsightPage": limit_offset_page("BasicInsight"),
+    "BasicInsightInDashboard": closed({**{k: INSIGHT_FIELDS[k] for k in BASIC_INSIGHT_KEYS},
+                                       **TILE_FIELDS}, optional=tuple(TILE_FIELDS)),
     "ActivityEntry": ACTIVITY, "ActivityPage": ACTIVITY_PAGE, "InsightResult": INSIGHT_RESULT,
     "Filters": FILTERS_BODY, "DashboardTile": TILE, "Dashboard": closed(DASHBOARD_FIELDS),
     "DashboardInput": body_of(DASHBOARD_INPUT), "DashboardPatch": body_of(DASHBOARD_PATCH),
@@ -336,6 +338,7 @@ PARAMETERS = {
         "read from the cache only",
     ),  # fmt: skip
 }
+BASIC = query("basic", BOOL, "PostHog's basic serializer: fewer fields and no `result`")
 LIST_FILTERS = [
     query("created_by", ID, "the creator's user id"),
     query("short_id", STR),
@@ -353,7 +356,7 @@ LIST_FILTERS = [
                                               for sign in ("", "-")]},
             "sort by this field; `-` for descending" + (" (same as `order`)" if alias else ""))
       for name, alias in (("order", False), ("ordering", True))),
-    query("basic", BOOL, "PostHog's basic serializer: fewer fields and no `result`"),
+    BASIC,
 ]  # fmt: skip
 COMPUTED_QUERY = [
     query("insight", STR, FILTER_KEYS["insight"]["description"]),
@@ -539,7 +542,14 @@ def paths() -> dict:
                         "description": "the insight; with `from_dashboard`, the dashboard's "
                         "filters merged in and the tile's `color` and `layouts`",
                         "content": {
-                            JSON_TYPE: {"schema": ref("InsightInDashboard")},
+                            JSON_TYPE: {
+                                "schema": {
+                                    "anyOf": [
+                                        ref("InsightInDashboard"),
+                                        ref("BasicInsightInDashboard"),
+                                    ]
+                                }
+                            },
                             CSV_TYPE: {"schema": STR},
                         },
                     }
@@ -549,6 +559,7 @@ def paths() -> dict:
                     p("format"),
                     p("refresh"),
                     query("from_dashboard", ID, "a dashboard the insight is on"),
+                    BASIC,
                 ],
                 errors=("400", "401", "403", "404", "501"),
             ),  # fmt: skip

@@ -38,7 +38,7 @@ INSIGHT = " ".join([
 ACTIVITY = ("id activity scope item_id: itemId detail created_at: createdAt "
             "user { first_name: firstName email is_system: isSystem }")  # fmt: skip
 
-# PostHog's basic serializer (`?basic=1`): the listing fields, no computed result.
+# PostHog's basic serializer (`?basic=1` on list and retrieve): fewer fields, no result.
 BASIC_INSIGHT = " ".join([
     "id", "short_id: shortId", "name", "derived_name: derivedName", "filters", "dashboards",
     "description", "last_refresh: lastRefresh", "refreshing", "saved", "tags",
@@ -52,20 +52,26 @@ def _list_insights(fields: str) -> str:
 query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: BigInt, $shortId: String,
        $saved: Boolean, $favorited: Boolean, $search: String, $insight: String, $user: Boolean,
        $dashboards: [BigInt!], $dateFrom: String, $dateTo: String, $myLastViewed: Boolean,
-       $order: String, $basic: Boolean!) {{
+       $order: String) {{
   page: insights(projectId: $p, limit: $limit, offset: $offset, createdBy: $createdBy,
                  shortId: $shortId, saved: $saved, favorited: $favorited, search: $search,
                  insight: $insight, user: $user, dashboards: $dashboards, dateFrom: $dateFrom,
-                 dateTo: $dateTo, myLastViewed: $myLastViewed, order: $order, basic: $basic) {{
+                 dateTo: $dateTo, myLastViewed: $myLastViewed, order: $order) {{
     count results {{ {fields} }}
   }}
 }}"""
 
 
 LIST_INSIGHTS, LIST_BASIC_INSIGHTS = _list_insights(INSIGHT), _list_insights(BASIC_INSIGHT)
-GET_INSIGHT = f"""query ($p: String!, $id: BigInt!, $fromDashboard: BigInt, $refresh: JSON) {{
+
+
+def _get_insight(fields: str) -> str:
+    return f"""query ($p: String!, $id: BigInt!, $fromDashboard: BigInt, $refresh: JSON) {{
   insight(projectId: $p, id: $id, fromDashboard: $fromDashboard, refresh: $refresh) {{
-    {INSIGHT} color layouts }} }}"""
+    {fields} color layouts }} }}"""
+
+
+GET_INSIGHT, GET_BASIC_INSIGHT = _get_insight(INSIGHT), _get_insight(BASIC_INSIGHT)
 CREATE_INSIGHT = f"""mutation ($p: String!, $input: InsightInput!) {{
   insight: createInsight(projectId: $p, input: $input) {{ {INSIGHT} }} }}"""
 UPDATE_INSIGHT = f"""mutation ($p: String!, $id: BigInt!, $input: InsightInput!) {{
@@ -280,9 +286,8 @@ async def insights_collection(request: Request):
         "myLastViewed": bool_param(q.get("my_last_viewed"), "my_last_viewed"),
         # PostHog's parameter is `order`; DRF's usual `ordering` is read too.
         "order": q.get("order") or q.get("ordering") or None,
-        "basic": bool(bool_param(q.get("basic"), "basic")),
     }  # fmt: skip
-    document = LIST_BASIC_INSIGHTS if variables["basic"] else LIST_INSIGHTS
+    document = LIST_BASIC_INSIGHTS if bool_param(q.get("basic"), "basic") else LIST_INSIGHTS
     try:
         page = (await run(request, document, variables))["page"]
     except ValidationError as error:
@@ -314,7 +319,8 @@ async def insight_item(request: Request):
     variables = {"p": p, "id": insight_id,
                  "fromDashboard": int_param(q.get("from_dashboard"), "from_dashboard"),
                  "refresh": q.get("refresh")}  # fmt: skip
-    insight = (await run(request, GET_INSIGHT, variables))["insight"]
+    document = GET_BASIC_INSIGHT if bool_param(q.get("basic"), "basic") else GET_INSIGHT
+    insight = (await run(request, document, variables))["insight"]
     if variables["fromDashboard"] is None:  # tile fields only in a dashboard's context
         insight.pop("color"), insight.pop("layouts")
     return respond(request, insight)

@@ -514,7 +514,11 @@ class Query:
         return insight_type(document, project, tile=tile, dashboard_filters=dashboard_filters,
                             refresh="force_cache" if refresh is None else refresh)  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(
+        description="PostHog's list filters: `dateFrom`/`dateTo` bound `last_modified_at` "
+        "(`-7d` or a date), `myLastViewed` lists the caller's views, most recent first, "
+        "`order` names a field (`-` for descending), `basic` computes no `result`."
+    )
     async def insights(self, info: Info, project_id: str, limit: int = 100, offset: int = 0,
                        created_by: BigInt | None = None, short_id: str | None = None,
                        saved: bool | None = None, favorited: bool | None = None,
@@ -523,8 +527,6 @@ class Query:
                        date_from: str | None = None, date_to: str | None = None,
                        my_last_viewed: bool | None = None, order: str | None = None,
                        basic: bool = False) -> InsightPage:  # fmt: skip
-        """PostHog's list filters; `dateFrom`/`dateTo` bound `last_modified_at`; `basic`
-        leaves `result` out (null, nothing read or computed), as PostHog's basic serializer."""
         project = await project_access(info, project_id, "insight:read")
         limit, offset = _page(limit, offset)
         query = parse_list_query(

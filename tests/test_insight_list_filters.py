@@ -128,6 +128,8 @@ def test_basic_lists_posthogs_basic_fields_without_a_result(spyglass, tenant):
         create(c, p, name="Basic", filters={"events": [{"id": "$pageview"}]})
         basic = listed(c, p, basic="true")[0]
         full = listed(c, p)[0]
+        one = c.get(f"/api/projects/{p}/insights/{full['id']}/", params={"basic": "1"}).json()
+    assert one == basic  # retrieve takes `basic` too
     assert set(basic) == {
         "id", "short_id", "name", "derived_name", "filters", "dashboards", "description",
         "last_refresh", "refreshing", "saved", "tags", "updated_at", "created_by", "created_at",
