@@ -146,6 +146,7 @@ INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filte
 
 
 _VARIABLE_FIELD = re.compile(r"invalid value at \.(\w+)")
+_VARIABLE = re.compile(r"Variable '\$(\w+)' (?:got|has) invalid value")
 _REST_NAMES = {v: k for k, v in INPUT_FIELDS.items()}
 
 
@@ -186,6 +187,8 @@ async def run(request: Request, document: str, variables: dict) -> dict:
         message = result.errors[0].message
         field = _VARIABLE_FIELD.search(message)
         attr = _REST_NAMES.get(field.group(1), field.group(1)) if field else None
+        if attr is None and (variable := _VARIABLE.match(message)):  # a query parameter's
+            attr = re.sub(r"([A-Z])", r"_\1", variable.group(1)).lower()  # createdBy → created_by
         raise ValidationError(message.split("; ")[0], attr=attr)
     return result.data
 

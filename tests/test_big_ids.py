@@ -60,4 +60,6 @@ def test_ids_beyond_javascripts_exact_range_are_refused(spyglass, tenant):
             "variables": {"p": str(p)}})  # fmt: skip
         assert r.json()["errors"]
         r = c.get(f"/api/projects/{p}/insights/", params={"created_by": str(2**60)})
-        assert r.status_code == 400
+        assert r.status_code == 400 and r.json()["attr"] == "created_by"
+        r = c.get(f"/api/projects/{p}/insights/1/", params={"from_dashboard": str(2**60)})
+        assert r.status_code == 400 and r.json()["attr"] == "from_dashboard"
