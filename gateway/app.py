@@ -23,6 +23,7 @@ from gateway.auth import authenticate, presented_key, project_for
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.disconnect import CancelOnDisconnect
 from gateway.errors import AuthenticationError, PayloadTooLarge, SpyglassError, ValidationError
 from gateway.migrations import pending_migrations
 from gateway.openapi import schema_endpoint
@@ -262,6 +263,7 @@ def create_app(
         middleware=[
             Middleware(RequestLog, dev_clock=dev_clock),
             Middleware(BodyLimit, limit=settings.max_api_body_bytes),
+            Middleware(CancelOnDisconnect),
         ],
         exception_handlers={
             SpyglassError: spyglass_error,

@@ -29,10 +29,18 @@ class Entry:
     is_cached: bool
 
 
+@dataclass
+class _Flight:
+    """One computation in progress, shared by every identical request that waits for it."""
+
+    task: asyncio.Future
+    waiters: int = 0
+
+
 class ResultCache:
     def __init__(self, cache_url: str = ""):
         self.url = cache_url
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, _Flight] = {}
         self._redis = None
         if cache_url.startswith("redis://"):
             parts = urlparse(cache_url)
@@ -78,21 +86,26 @@ class ResultCache:
                 return Entry(cached, True)
             if cache_only:
                 return None
-        running = self._inflight.get(key)
-        if running is not None:
-            return Entry(await asyncio.shield(running), False)
-        future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        flight = self._inflight.get(key)
+        if flight is None:
+            flight = _Flight(asyncio.ensure_future(self._compute_once(key, compute)))
+            self._inflight[key] = flight
+            flight.task.add_done_callback(lambda _: self._land(key, flight))
+        flight.waiters += 1
         try:
-            payload = await self._compute_once(key, compute)
-            future.set_result(payload)
-            return Entry(payload, False)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here; other waiters get it from the future
-            raise
+            return Entry(await asyncio.shield(flight.task), False)
         finally:
+            flight.waiters -= 1
+            # The last waiter gone (its client disconnected): stop the query, which the Store
+            # kills in ClickHouse. While anyone still waits, the computation runs on.
+            if flight.waiters == 0 and not flight.task.done():
+                flight.task.cancel()
+
+    def _land(self, key: str, flight: _Flight) -> None:
+        if self._inflight.get(key) is flight:
             del self._inflight[key]
+        if not flight.task.cancelled():
+            flight.task.exception()  # retrieved: every waiter got it from the task
 
     async def _compute_once(self, key: str, compute) -> dict:
         if self._redis is None:

@@ -3,21 +3,22 @@
 A mutation is one INSERT of the entity's next version (atomic); the current state is the
 latest version; the same rows are the activity log. Ids come from a counter seeded from the
 log and stay below 2^53 so JavaScript clients read them exactly. Read-modify-write runs under
-a per-entity lock. Counters and locks are in-process: right for one gateway (Redis would hold
-them for several; not built yet).
+a per-entity lock. Counters and locks are in-process for one gateway and in Redis for several
+(gateway/coordination.py).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.clock import Clock
+from gateway.coordination import LocalCoordination, RedisCoordination
 from gateway.store import Store
 
+Coordination = LocalCoordination | RedisCoordination
 MAX_ID = 2**53 - 1
 COLUMNS = ["entity", "project_id", "id", "version", "document", "changes", "activity",
            "user_id", "created_at"]  # fmt: skip
@@ -39,29 +40,38 @@ class Entity:
 
 
 class Metadata:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: Store, clock: Clock, coordination: Coordination | None = None):
         self.store = store
         self.clock = clock
-        self._next_ids: dict[str, int] = {}
-        self._id_lock = asyncio.Lock()
-        self._locks: defaultdict[tuple, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.coordination = coordination or LocalCoordination()
+
+    async def _highest_id(self, entity: str) -> int:
+        """The counter's seed: the highest id the log holds."""
+        result = await self.store.query(
+            "SELECT max(id) FROM metadata_log WHERE entity = {entity:String}",
+            {"entity": entity},
+        )
+        return int(result.scalar() or 0)
 
     async def next_id(self, entity: str) -> int:
-        async with self._id_lock:
-            if entity not in self._next_ids:
-                result = await self.store.query(
-                    "SELECT max(id) FROM metadata_log WHERE entity = {entity:String}",
-                    {"entity": entity},
-                )
-                self._next_ids[entity] = int(result.scalar() or 0) + 1
-            value = self._next_ids[entity]
-            if value > MAX_ID:
-                raise OverflowError(f"{entity} ids exhausted")
-            self._next_ids[entity] = value + 1
-            return value
+        value = await self.coordination.next_id(entity, lambda: self._highest_id(entity))
+        if value > MAX_ID:
+            raise OverflowError(f"{entity} ids exhausted")
+        return value
 
-    def lock(self, entity: str, entity_id: int) -> asyncio.Lock:
-        return self._locks[(entity, entity_id)]
+    async def continue_ids_after(self, entity: str, last_id: int) -> None:
+        """Ids of `entity` continue above `last_id` (ids assigned elsewhere, e.g. in a system
+        migrated from, are never reused); never moves the counter back."""
+        if not 0 <= last_id < MAX_ID:
+            raise OverflowError(f"{entity} ids must stay below 2^53")
+        await self.coordination.continue_after(entity, last_id, lambda: self._highest_id(entity))
+
+    def lock(self, entity: str, entity_id: int) -> contextlib.AbstractAsyncContextManager:
+        """Held around a read-modify-write of one entity (across gateways with Redis)."""
+        return self.coordination.lock(entity, entity_id)
+
+    async def close(self) -> None:
+        await self.coordination.close()
 
     async def write(
         self,

@@ -14,10 +14,12 @@ from functools import cache
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from gateway.scalars import MAX_SAFE
 from gateway.schema import MAX_PAGE
+from resolvers.insight_list import ORDER_FIELDS
 
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # GraphQL's Int
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_SAFE}  # ids stay below 2^53 (BigInt)
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 DATETIME = {"type": "string", "format": "date-time"}
@@ -101,6 +103,10 @@ INSIGHT_FIELDS = {
     "timezone": STR,
     "is_cached": BOOL,
 }
+BASIC_INSIGHT_KEYS = ("id", "short_id", "name", "derived_name", "filters", "dashboards",
+                      "description", "last_refresh", "refreshing", "saved", "tags",
+                      "updated_at", "created_by", "created_at", "last_modified_at",
+                      "favorited")  # fmt: skip
 TILE_FIELDS = {"color": nullable(STR), "layouts": nullable(OBJECT)}
 INSIGHT_INPUT = body_of({
     "name": nullable({"type": "string", "maxLength": MAX_NAME}),
@@ -260,6 +266,10 @@ SCHEMAS = {
     "Error": ERROR, "User": USER, "Insight": closed(INSIGHT_FIELDS),
     "InsightInDashboard": closed({**INSIGHT_FIELDS, **TILE_FIELDS}, optional=tuple(TILE_FIELDS)),
     "InsightInput": INSIGHT_INPUT, "InsightPage": limit_offset_page("Insight"),
+    "BasicInsight": closed({k: INSIGHT_FIELDS[k] for k in BASIC_INSIGHT_KEYS}),
+    "BasicInsightPage": limit_offset_page("BasicInsight"),
+    "BasicInsightInDashboard": closed({**{k: INSIGHT_FIELDS[k] for k in BASIC_INSIGHT_KEYS},
+                                       **TILE_FIELDS}, optional=tuple(TILE_FIELDS)),
     "ActivityEntry": ACTIVITY, "ActivityPage": ACTIVITY_PAGE, "InsightResult": INSIGHT_RESULT,
     "Filters": FILTERS_BODY, "DashboardTile": TILE, "Dashboard": closed(DASHBOARD_FIELDS),
     "DashboardInput": body_of(DASHBOARD_INPUT), "DashboardPatch": body_of(DASHBOARD_PATCH),
@@ -328,6 +338,7 @@ PARAMETERS = {
         "read from the cache only",
     ),  # fmt: skip
 }
+BASIC = query("basic", BOOL, "PostHog's basic serializer: fewer fields and no `result`")
 LIST_FILTERS = [
     query("created_by", ID, "the creator's user id"),
     query("short_id", STR),
@@ -338,6 +349,14 @@ LIST_FILTERS = [
     query("user", BOOL, "only the caller's insights"),
     query("dashboards", {"type": "string", "pattern": r"^\[\s*([0-9]+\s*(,\s*[0-9]+\s*)*)?\]$"},
           "a JSON list of dashboard ids the insight must all be on, e.g. `[1,2]`"),
+    query("date_from", STR, "last modified after this: `-7d`, `-1m`, an ISO date or time"),
+    query("date_to", STR, "last modified before this (same forms)"),
+    query("my_last_viewed", BOOL, "only insights the caller viewed, most recent view first"),
+    *(query(name, {"type": "string", "enum": [f"{sign}{field}" for field in ORDER_FIELDS
+                                              for sign in ("", "-")]},
+            "sort by this field; `-` for descending" + (" (same as `order`)" if alias else ""))
+      for name, alias in (("order", False), ("ordering", True))),
+    BASIC,
 ]  # fmt: skip
 COMPUTED_QUERY = [
     query("insight", STR, FILTER_KEYS["insight"]["description"]),
@@ -489,7 +508,17 @@ def paths() -> dict:
                 "List insights",
                 "insights",
                 "insight:read",
-                {"200": ok("a page of insights", "InsightPage")},
+                {
+                    "200": {
+                        "description": "a page of insights (with `basic`, basic ones)",
+                        "content": {
+                            JSON_TYPE: {
+                                "schema": {"anyOf": [ref("InsightPage"), ref("BasicInsightPage")]}
+                            },
+                            CSV_TYPE: {"schema": STR},
+                        },
+                    }
+                },
                 parameters=[*page, *LIST_FILTERS],
             ),  # fmt: skip
             "post": operation(
@@ -513,7 +542,14 @@ def paths() -> dict:
                         "description": "the insight; with `from_dashboard`, the dashboard's "
                         "filters merged in and the tile's `color` and `layouts`",
                         "content": {
-                            JSON_TYPE: {"schema": ref("InsightInDashboard")},
+                            JSON_TYPE: {
+                                "schema": {
+                                    "anyOf": [
+                                        ref("InsightInDashboard"),
+                                        ref("BasicInsightInDashboard"),
+                                    ]
+                                }
+                            },
                             CSV_TYPE: {"schema": STR},
                         },
                     }
@@ -523,6 +559,7 @@ def paths() -> dict:
                     p("format"),
                     p("refresh"),
                     query("from_dashboard", ID, "a dashboard the insight is on"),
+                    BASIC,
                 ],
                 errors=("400", "401", "403", "404", "501"),
             ),  # fmt: skip

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
+from gateway.scalars import MAX_SAFE
 from gateway.schema import Context, shim_schema
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
@@ -37,25 +38,46 @@ INSIGHT = " ".join([
 ACTIVITY = ("id activity scope item_id: itemId detail created_at: createdAt "
             "user { first_name: firstName email is_system: isSystem }")  # fmt: skip
 
-LIST_INSIGHTS = f"""
-query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: Int, $shortId: String,
+# PostHog's basic serializer (`?basic=1` on list and retrieve): fewer fields, no result.
+BASIC_INSIGHT = " ".join([
+    "id", "short_id: shortId", "name", "derived_name: derivedName", "filters", "dashboards",
+    "description", "last_refresh: lastRefresh", "refreshing", "saved", "tags",
+    "updated_at: updatedAt", f"created_by: createdBy {USER}", "created_at: createdAt",
+    "last_modified_at: lastModifiedAt", "favorited",
+])  # fmt: skip
+
+
+def _list_insights(fields: str) -> str:
+    return f"""
+query ($p: String!, $limit: Int!, $offset: Int!, $createdBy: BigInt, $shortId: String,
        $saved: Boolean, $favorited: Boolean, $search: String, $insight: String, $user: Boolean,
-       $dashboards: [Int!]) {{
+       $dashboards: [BigInt!], $dateFrom: String, $dateTo: String, $myLastViewed: Boolean,
+       $order: String) {{
   page: insights(projectId: $p, limit: $limit, offset: $offset, createdBy: $createdBy,
                  shortId: $shortId, saved: $saved, favorited: $favorited, search: $search,
-                 insight: $insight, user: $user, dashboards: $dashboards) {{
-    count results {{ {INSIGHT} }}
+                 insight: $insight, user: $user, dashboards: $dashboards, dateFrom: $dateFrom,
+                 dateTo: $dateTo, myLastViewed: $myLastViewed, order: $order) {{
+    count results {{ {fields} }}
   }}
 }}"""
-GET_INSIGHT = f"""query ($p: String!, $id: Int!, $fromDashboard: Int, $refresh: JSON) {{
+
+
+LIST_INSIGHTS, LIST_BASIC_INSIGHTS = _list_insights(INSIGHT), _list_insights(BASIC_INSIGHT)
+
+
+def _get_insight(fields: str) -> str:
+    return f"""query ($p: String!, $id: BigInt!, $fromDashboard: BigInt, $refresh: JSON) {{
   insight(projectId: $p, id: $id, fromDashboard: $fromDashboard, refresh: $refresh) {{
-    {INSIGHT} color layouts }} }}"""
+    {fields} color layouts }} }}"""
+
+
+GET_INSIGHT, GET_BASIC_INSIGHT = _get_insight(INSIGHT), _get_insight(BASIC_INSIGHT)
 CREATE_INSIGHT = f"""mutation ($p: String!, $input: InsightInput!) {{
   insight: createInsight(projectId: $p, input: $input) {{ {INSIGHT} }} }}"""
-UPDATE_INSIGHT = f"""mutation ($p: String!, $id: Int!, $input: InsightInput!) {{
+UPDATE_INSIGHT = f"""mutation ($p: String!, $id: BigInt!, $input: InsightInput!) {{
   insight: updateInsight(projectId: $p, id: $id, input: $input) {{ {INSIGHT} }} }}"""
-VIEWED = "mutation ($p: String!, $id: Int!) { markInsightViewed(projectId: $p, id: $id) }"
-ACTIVITY_PAGE = f"""query ($p: String!, $id: Int, $limit: Int!, $page: Int!) {{
+VIEWED = "mutation ($p: String!, $id: BigInt!) { markInsightViewed(projectId: $p, id: $id) }"
+ACTIVITY_PAGE = f"""query ($p: String!, $id: BigInt, $limit: Int!, $page: Int!) {{
   page: insightActivity(projectId: $p, id: $id, limit: $limit, page: $page) {{
     total_count: totalCount results {{ {ACTIVITY} }} }} }}"""
 
@@ -71,13 +93,14 @@ DASHBOARD = " ".join([
 LIST_DASHBOARDS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: dashboards(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {DASHBOARD} }} }} }}"""
-GET_DASHBOARD = f"""query ($p: String!, $id: Int!) {{
+GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!) {{
   dashboard(projectId: $p, id: $id) {{ {DASHBOARD} }} }}"""
 CREATE_DASHBOARD = f"""mutation ($p: String!, $input: DashboardInput!) {{
   dashboard: createDashboard(projectId: $p, input: $input) {{ {DASHBOARD} }} }}"""
-UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: Int!, $input: DashboardInput!) {{
+UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: BigInt!, $input: DashboardInput!) {{
   dashboard: updateDashboard(projectId: $p, id: $id, input: $input) {{ {DASHBOARD} }} }}"""
-UPDATE_TILE = """mutation ($p: String!, $d: Int!, $t: Int!, $layouts: JSON, $color: String) {
+UPDATE_TILE = """mutation ($p: String!, $d: BigInt!, $t: BigInt!, $layouts: JSON,
+                           $color: String) {
   updateDashboardTile(projectId: $p, dashboardId: $d, tileId: $t, layouts: $layouts,
                       color: $color) }"""
 COMPUTE = """query ($p: String!, $filters: JSON!, $refresh: JSON) {
@@ -93,10 +116,11 @@ ACTION = (
 LIST_ACTIONS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: actions(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {ACTION} }} }} }}"""
-GET_ACTION = f"query ($p: String!, $id: Int!) {{ action(projectId: $p, id: $id) {{ {ACTION} }} }}"
+GET_ACTION = f"""query ($p: String!, $id: BigInt!) {{
+  action(projectId: $p, id: $id) {{ {ACTION} }} }}"""
 CREATE_ACTION = f"""mutation ($p: String!, $input: JSON!) {{
   action: createAction(projectId: $p, input: $input) {{ {ACTION} }} }}"""
-UPDATE_ACTION = f"""mutation ($p: String!, $id: Int!, $input: JSON!) {{
+UPDATE_ACTION = f"""mutation ($p: String!, $id: BigInt!, $input: JSON!) {{
   action: updateAction(projectId: $p, id: $id, input: $input) {{ {ACTION} }} }}"""
 COHORT = (
     "id name description is_static: isStatic filters groups deleted count created_at: createdAt"
@@ -104,12 +128,13 @@ COHORT = (
 LIST_COHORTS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: cohorts(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {COHORT} }} }} }}"""
-GET_COHORT = f"query ($p: String!, $id: Int!) {{ cohort(projectId: $p, id: $id) {{ {COHORT} }} }}"
+GET_COHORT = f"""query ($p: String!, $id: BigInt!) {{
+  cohort(projectId: $p, id: $id) {{ {COHORT} }} }}"""
 CREATE_COHORT = f"""mutation ($p: String!, $input: JSON!, $csv: String) {{
   cohort: createCohort(projectId: $p, input: $input, csv: $csv) {{ {COHORT} }} }}"""
-UPDATE_COHORT = f"""mutation ($p: String!, $id: Int!, $input: JSON!, $csv: String) {{
+UPDATE_COHORT = f"""mutation ($p: String!, $id: BigInt!, $input: JSON!, $csv: String) {{
   cohort: updateCohort(projectId: $p, id: $id, input: $input, csv: $csv) {{ {COHORT} }} }}"""
-COHORT_PERSONS = """query ($p: String!, $id: Int!, $limit: Int!, $offset: Int!) {
+COHORT_PERSONS = """query ($p: String!, $id: BigInt!, $limit: Int!, $offset: Int!) {
   page: cohortPersons(projectId: $p, id: $id, limit: $limit, offset: $offset) {
     count results { id distinct_ids: distinctIds } } }"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
@@ -121,8 +146,8 @@ INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filte
 
 
 _VARIABLE_FIELD = re.compile(r"invalid value at \.(\w+)")
+_VARIABLE = re.compile(r"Variable '\$(\w+)' (?:got|has) invalid value")
 _REST_NAMES = {v: k for k, v in INPUT_FIELDS.items()}
-_MAX_INT = 2**31 - 1  # GraphQL's Int
 
 
 def bool_param(value: str | None, attr: str) -> bool | None:
@@ -149,8 +174,8 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
-    if isinstance(variables.get("id"), int) and variables["id"] > _MAX_INT:
-        raise NotFound("Not found.")  # a path id past GraphQL's Int names nothing that exists
+    if isinstance(variables.get("id"), int) and variables["id"] > MAX_SAFE:
+        raise NotFound("Not found.")  # ids stay below 2^53: a larger path id names nothing
     result = await shim_schema.execute(document, variable_values=variables,
                                   context_value=Context(services, caller))  # fmt: skip
     if result.errors:
@@ -162,6 +187,8 @@ async def run(request: Request, document: str, variables: dict) -> dict:
         message = result.errors[0].message
         field = _VARIABLE_FIELD.search(message)
         attr = _REST_NAMES.get(field.group(1), field.group(1)) if field else None
+        if attr is None and (variable := _VARIABLE.match(message)):  # a query parameter's
+            attr = re.sub(r"([A-Z])", r"_\1", variable.group(1)).lower()  # createdBy → created_by
         raise ValidationError(message.split("; ")[0], attr=attr)
     return result.data
 
@@ -258,8 +285,18 @@ async def insights_collection(request: Request):
         "search": q.get("search") or None, "insight": q.get("insight") or None,
         "user": bool_param(q.get("user"), "user"),
         "dashboards": _json_ids(dashboards, "dashboards") if dashboards else None,
+        "dateFrom": q.get("date_from") or None, "dateTo": q.get("date_to") or None,
+        "myLastViewed": bool_param(q.get("my_last_viewed"), "my_last_viewed"),
+        # PostHog's parameter is `order`; DRF's usual `ordering` is read too.
+        "order": q.get("order") or q.get("ordering") or None,
     }  # fmt: skip
-    page = (await run(request, LIST_INSIGHTS, variables))["page"]
+    document = LIST_BASIC_INSIGHTS if bool_param(q.get("basic"), "basic") else LIST_INSIGHTS
+    try:
+        page = (await run(request, document, variables))["page"]
+    except ValidationError as error:
+        if error.attr == "order" and "order" not in q:
+            error.attr = "ordering"  # name the parameter the client sent
+        raise
     return respond(request, _limit_offset_page(request, page, limit, offset),
                    rows=page["results"])  # fmt: skip
 
@@ -285,7 +322,8 @@ async def insight_item(request: Request):
     variables = {"p": p, "id": insight_id,
                  "fromDashboard": int_param(q.get("from_dashboard"), "from_dashboard"),
                  "refresh": q.get("refresh")}  # fmt: skip
-    insight = (await run(request, GET_INSIGHT, variables))["insight"]
+    document = GET_BASIC_INSIGHT if bool_param(q.get("basic"), "basic") else GET_INSIGHT
+    insight = (await run(request, document, variables))["insight"]
     if variables["fromDashboard"] is None:  # tile fields only in a dashboard's context
         insight.pop("color"), insight.pop("layouts")
     return respond(request, insight)

@@ -24,16 +24,19 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
+from gateway.scalars import SCALAR_MAP, BigInt
 from gateway.services import Services
 from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
 from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
-from resolvers.insights import Insights, matches_list_filters
+from resolvers.insight_list import Views, parse_list_query, select
+from resolvers.insights import Insights
 
 # Limits against abuse (documented in README): depth, aliases, tokens, page size.
 MAX_DEPTH = 10
@@ -98,7 +101,7 @@ async def project_access(info: Info, project_id: str, scope: str) -> dict:
 
 @strawberry.type
 class User:
-    id: int
+    id: BigInt
     uuid: str
     distinct_id: str | None
     first_name: str
@@ -114,7 +117,7 @@ def _user(document: dict | None) -> User | None:
 
 @strawberry.type
 class Insight:
-    id: int
+    id: BigInt
     short_id: str
     name: str | None
     derived_name: str | None
@@ -122,7 +125,7 @@ class Insight:
     filters_hash: str
     order: int | None
     deleted: bool
-    dashboards: list[int]
+    dashboards: list[BigInt]
     refreshing: bool
     created_at: datetime
     description: str | None
@@ -142,6 +145,7 @@ class Insight:
     project: strawberry.Private[dict | None] = None
     refresh: strawberry.Private[object] = "force_cache"
     envelope: strawberry.Private[object] = None
+    basic: strawberry.Private[bool] = False  # PostHog's basic serializer: no result
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -160,6 +164,8 @@ class Insight:
     async def _compute(self, info: Info) -> dict:
         services = info.context.services
         empty = {"result": None, "last_refresh": None, "is_cached": False}
+        if self.basic:
+            return empty
         if not (self.filters.get("events") or self.filters.get("actions")) and \
                 self.filters.get("insight", "TRENDS") not in ("RETENTION", "PATHS"):  # fmt: skip
             return empty
@@ -194,6 +200,7 @@ def insight_type(
     refresh="force_cache",
     tile: dict | None = None,
     dashboard_filters: dict | None = None,
+    basic: bool = False,
 ) -> Insight:
     filters = document["filters"]
     if dashboard_filters:  # PostHog: the dashboard's filters win over the insight's
@@ -212,13 +219,13 @@ def insight_type(
         effective_privilege_level=37, timezone=project.get("timezone", "UTC"),
         color=(tile or {}).get("color"), layouts=(tile or {}).get("layouts") if tile else None,
         created_by_id=document["created_by"], last_modified_by_id=document["last_modified_by"],
-        project=project, refresh=refresh,
+        project=project, refresh=refresh, basic=basic,
     )  # fmt: skip
 
 
 @strawberry.type
 class Action:
-    id: int
+    id: BigInt
     name: str
     description: str
     steps: JSON
@@ -247,7 +254,7 @@ class ActionPage:
 
 @strawberry.type
 class Cohort:
-    id: int
+    id: BigInt
     name: str
     description: str
     is_static: bool
@@ -365,7 +372,7 @@ class ActivityPage:
 
 @strawberry.type
 class DashboardTile:
-    id: int
+    id: BigInt
     color: str | None
     layouts: JSON
     order: int
@@ -383,7 +390,7 @@ class DashboardTile:
 
 @strawberry.type
 class Dashboard:
-    id: int
+    id: BigInt
     name: str
     description: str
     pinned: bool
@@ -397,7 +404,7 @@ class Dashboard:
     restriction_level: int
     effective_restriction_level: int
     effective_privilege_level: int
-    team_id: int
+    team_id: BigInt
     created_by_id: strawberry.Private[int]
     project: strawberry.Private[dict]
 
@@ -452,7 +459,7 @@ class InsightInput:
     filters: JSON | None = strawberry.UNSET
     order: int | None = strawberry.UNSET
     deleted: bool | None = strawberry.UNSET
-    dashboards: list[int] | None = strawberry.UNSET
+    dashboards: list[BigInt] | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
     favorited: bool | None = strawberry.UNSET
@@ -484,8 +491,8 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
 @strawberry.type
 class Query:
     @strawberry.field
-    async def insight(self, info: Info, project_id: str, id: int | None = None,
-                      short_id: str | None = None, from_dashboard: int | None = None,
+    async def insight(self, info: Info, project_id: str, id: BigInt | None = None,
+                      short_id: str | None = None, from_dashboard: BigInt | None = None,
                       refresh: JSON | None = None) -> Insight:  # fmt: skip
         project = await project_access(info, project_id, "insight:read")
         if id is not None:
@@ -507,26 +514,34 @@ class Query:
         return insight_type(document, project, tile=tile, dashboard_filters=dashboard_filters,
                             refresh="force_cache" if refresh is None else refresh)  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(
+        description="PostHog's list filters: `dateFrom`/`dateTo` bound `last_modified_at` "
+        "(`-7d` or a date), `myLastViewed` lists the caller's views, most recent first, "
+        "`order` names a field (`-` for descending), `basic` computes no `result`."
+    )
     async def insights(self, info: Info, project_id: str, limit: int = 100, offset: int = 0,
-                       created_by: int | None = None, short_id: str | None = None,
+                       created_by: BigInt | None = None, short_id: str | None = None,
                        saved: bool | None = None, favorited: bool | None = None,
                        search: str | None = None, insight: str | None = None,
-                       user: bool | None = None, dashboards: list[int] | None = None,
-                       ) -> InsightPage:  # fmt: skip
+                       user: bool | None = None, dashboards: list[BigInt] | None = None,
+                       date_from: str | None = None, date_to: str | None = None,
+                       my_last_viewed: bool | None = None, order: str | None = None,
+                       basic: bool = False) -> InsightPage:  # fmt: skip
         project = await project_access(info, project_id, "insight:read")
         limit, offset = _page(limit, offset)
-        query = {"created_by": created_by, "short_id": short_id, "saved": saved,
-                 "favorited": favorited, "search": search, "insight": insight, "user": user,
-                 "dashboards": dashboards}  # fmt: skip
-        caller = info.context.caller
-        now = info.context.services.clock.now()
-        documents = [d for d in await _insights(info).all(project["id"])
-                     if matches_list_filters(d, query, caller.user["id"], now)]  # fmt: skip
-        documents.sort(key=lambda d: (d["order"] is None, d["order"] or 0, -d["id"]))
+        query = parse_list_query(
+            created_by=created_by, short_id=short_id, saved=saved, favorited=favorited,
+            search=search, insight=insight, user=user, dashboards=dashboards,
+            date_from=date_from, date_to=date_to, my_last_viewed=my_last_viewed, order=order,
+            now=info.context.services.clock.now(),
+            timezone=project.get("timezone") or "UTC")  # fmt: skip
+        user_id = info.context.caller.user["id"]
+        views = (await _insights(info).views(project["id"], user_id) if query.needs_views
+                 else Views({}, {}))  # fmt: skip
+        documents = select(await _insights(info).all(project["id"]), query, user_id, views)
         page = documents[offset : offset + limit]
-        return InsightPage(count=len(documents),
-                           results=[insight_type(d, project) for d in page])  # fmt: skip
+        results = [insight_type(d, project, basic=basic) for d in page]
+        return InsightPage(count=len(documents), results=results)
 
     @strawberry.field(
         description="Any insight from PostHog's filter JSON (`insight` picks the kind)."
@@ -554,7 +569,7 @@ class Query:
         )
 
     @strawberry.field
-    async def action(self, info: Info, project_id: str, id: int) -> Action:
+    async def action(self, info: Info, project_id: str, id: BigInt) -> Action:
         project = await project_access(info, project_id, "action:read")
         return action_type(await Actions(info.context.services.metadata).get(project["id"], id))
 
@@ -570,12 +585,12 @@ class Query:
         )
 
     @strawberry.field
-    async def cohort(self, info: Info, project_id: str, id: int) -> Cohort:
+    async def cohort(self, info: Info, project_id: str, id: BigInt) -> Cohort:
         project = await project_access(info, project_id, "cohort:read")
         return cohort_type(await Cohorts(info.context.services.metadata).get(project["id"], id))
 
     @strawberry.field
-    async def cohort_persons(self, info: Info, project_id: str, id: int, limit: int = 100,
+    async def cohort_persons(self, info: Info, project_id: str, id: BigInt, limit: int = 100,
                              offset: int = 0) -> PersonPage:  # fmt: skip
         project = await project_access(info, project_id, "cohort:read")
         limit, offset = _page(limit, offset)
@@ -589,7 +604,7 @@ class Query:
         return PersonPage(count=total, results=[PersonRow(**r) for r in rows])
 
     @strawberry.field
-    async def dashboard(self, info: Info, project_id: str, id: int) -> Dashboard:
+    async def dashboard(self, info: Info, project_id: str, id: BigInt) -> Dashboard:
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
         return dashboard_type(document, project)
@@ -605,7 +620,7 @@ class Query:
             dashboard_type(d, project) for d in documents[offset : offset + limit]])  # fmt: skip
 
     @strawberry.field
-    async def insight_activity(self, info: Info, project_id: str, id: int | None = None,
+    async def insight_activity(self, info: Info, project_id: str, id: BigInt | None = None,
                                limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
         project = await project_access(info, project_id, "activity_log:read")
         if page < 1:
@@ -626,7 +641,7 @@ class Mutation:
         return insight_type(document, project)
 
     @strawberry.mutation
-    async def update_insight(self, info: Info, project_id: str, id: int,
+    async def update_insight(self, info: Info, project_id: str, id: BigInt,
                              input: InsightInput) -> Insight:  # fmt: skip
         project = await project_access(info, project_id, "insight:write")
         user_id = info.context.caller.user["id"]
@@ -642,7 +657,8 @@ class Mutation:
         return action_type(document)
 
     @strawberry.mutation
-    async def update_action(self, info: Info, project_id: str, id: int, input: JSON) -> Action:
+    async def update_action(self, info: Info, project_id: str, id: BigInt,
+                            input: JSON) -> Action:  # fmt: skip
         project = await project_access(info, project_id, "action:write")
         document = await Actions(info.context.services.metadata).update(
             project["id"], id, info.context.caller.user["id"], _object(input)
@@ -663,7 +679,7 @@ class Mutation:
         return cohort_type(document)
 
     @strawberry.mutation
-    async def update_cohort(self, info: Info, project_id: str, id: int, input: JSON,
+    async def update_cohort(self, info: Info, project_id: str, id: BigInt, input: JSON,
                             csv: str | None = None) -> Cohort:  # fmt: skip
         project = await project_access(info, project_id, "cohort:write")
         cohorts = Cohorts(info.context.services.metadata)
@@ -683,7 +699,7 @@ class Mutation:
         return dashboard_type(document, project)
 
     @strawberry.mutation
-    async def update_dashboard(self, info: Info, project_id: str, id: int,
+    async def update_dashboard(self, info: Info, project_id: str, id: BigInt,
                                input: DashboardInput) -> Dashboard:  # fmt: skip
         project = await project_access(info, project_id, "dashboard:write")
         boards = Dashboards(info.context.services.metadata)
@@ -692,8 +708,8 @@ class Mutation:
         return dashboard_type(document, project)
 
     @strawberry.mutation
-    async def update_dashboard_tile(self, info: Info, project_id: str, dashboard_id: int,
-                                    tile_id: int, layouts: JSON | None = None,
+    async def update_dashboard_tile(self, info: Info, project_id: str, dashboard_id: BigInt,
+                                    tile_id: BigInt, layouts: JSON | None = None,
                                     color: str | None = None) -> bool:  # fmt: skip
         project = await project_access(info, project_id, "dashboard:write")
         fields = {k: v for k, v in (("layouts", layouts), ("color", color)) if v is not None}
@@ -703,7 +719,7 @@ class Mutation:
         return True
 
     @strawberry.mutation
-    async def mark_insight_viewed(self, info: Info, project_id: str, id: int) -> bool:
+    async def mark_insight_viewed(self, info: Info, project_id: str, id: BigInt) -> bool:
         project = await project_access(info, project_id, "insight:read")
         await _insights(info).viewed(project["id"], id, info.context.caller.user["id"])
         return True
@@ -759,6 +775,12 @@ schema = strawberry.Schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         *_COMMON,
     ],
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
 )
 # The REST shim runs only its own fixed documents, whose aliases spell PostHog's keys.
-shim_schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=_COMMON)
+shim_schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=_COMMON,
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+)

@@ -13,6 +13,7 @@ from pathlib import Path
 from gateway.cache import ResultCache
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.coordination import open_coordination
 from gateway.identity import IdentityCache
 from gateway.metadata import Metadata
 from gateway.migrations import migrate
@@ -56,7 +57,7 @@ class Services:
         store = store or open_store(settings)
         clock = clock or Clock()
         await migrate(store, settings.cluster)
-        metadata = Metadata(store, clock)
+        metadata = Metadata(store, clock, open_coordination(settings.cache_url))
         tenancy = Tenancy(metadata, clock, load_secret(settings))
         identity = IdentityCache(store)
         writer = GroupCommitWriter(
@@ -73,5 +74,6 @@ class Services:
     async def close(self, *, close_store: bool = True) -> None:
         await self.writer.stop()
         await self.cache.close()
+        await self.metadata.close()
         if close_store:
             await self.store.close()

@@ -8,14 +8,22 @@ chDB in-process on disk (store_chdb.py) or a ClickHouse server over the native p
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+import anyio
 
 from gateway.config import Settings
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+QUERY_ID = re.compile(r"^spyglass-[0-9a-f]{32}$")
+T = TypeVar("T")
+log = logging.getLogger("spyglass.store")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,28 @@ def check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"invalid identifier {name!r}")
     return name
+
+
+def new_query_id() -> str:
+    """Every read gets its own id, so it can be found and killed (QUERY_ID's shape: it is the
+    one value we splice into SQL text, where a setting cannot be bound)."""
+    return f"spyglass-{uuid.uuid4().hex}"
+
+
+async def killed_on_cancel(run: Callable[[], Awaitable[T]],
+                           kill: Callable[[], Awaitable[None]]) -> T:  # fmt: skip
+    """Await a query; if the caller is cancelled first (its HTTP client went away, or no one
+    waits for the result any more), kill the query before the cancellation goes on: a worker
+    thread cannot be interrupted, but ClickHouse can stop the query it runs."""
+    try:
+        return await run()
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            try:
+                await kill()
+            except Exception as exc:  # the time limit still bounds the query
+                log.warning("could not kill a cancelled query: %s", exc)
+        raise
 
 
 def as_utc(value: datetime) -> datetime:

@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import re
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,7 +24,14 @@ import orjson
 
 from gateway import sql_params
 from gateway.errors import DataDirLocked, QueryTimeout, StoreError
-from gateway.store import QueryResult, as_utc, check_identifier
+from gateway.store import (
+    QUERY_ID,
+    QueryResult,
+    as_utc,
+    check_identifier,
+    killed_on_cancel,
+    new_query_id,
+)
 
 LOCK_FILE = ".spyglass.lock"
 _CODE = re.compile(r"Code: (\d+)\.")
@@ -131,6 +139,10 @@ class ChdbStore:
             self._query_timeout_s = query_timeout_s
             for _ in range(pool_size):
                 self._handles.put(self._open_handle())
+            # chDB runs KILL QUERY across handles of one engine; kills get their own handle,
+            # as the pool may be full of the queries to kill.
+            self._killer = self._open_handle()
+            self._killer_lock = threading.Lock()
         except Exception:
             self._lock.release()
             raise
@@ -154,7 +166,7 @@ class ChdbStore:
         self._all.append(conn)
         return conn
 
-    async def _run(self, fn):
+    async def _run(self, fn, *, abandon_on_cancel: bool = False):
         def call():
             conn = self._handles.get()
             try:
@@ -170,9 +182,18 @@ class ChdbStore:
             finally:
                 self._handles.put(conn)
 
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter,
+                                              abandon_on_cancel=abandon_on_cancel)  # fmt: skip
 
-    def query_sync(self, conn, sql: str, params: dict | None, settings: dict | None) -> QueryResult:
+    def _kill(self, query_id: str) -> None:
+        """chDB has no query-id argument; each read carries its id as `log_comment`, which
+        system.processes shows in its settings, so KILL QUERY can find it."""
+        with self._killer_lock:
+            self._killer.query("KILL QUERY WHERE Settings['log_comment'] = {query_id:String} ASYNC",
+                               "CSV", params={"query_id": query_id})  # fmt: skip
+
+    def query_sync(self, conn, sql: str, params: dict | None, settings: dict | None,
+                   query_id: str | None = None) -> QueryResult:  # fmt: skip
         if settings:
             sql = (
                 sql.rstrip().rstrip(";")
@@ -183,7 +204,13 @@ class ChdbStore:
                 )
             )
         try:
+            if query_id is not None:  # a setting cannot be bound: checked against QUERY_ID
+                if not QUERY_ID.match(query_id):
+                    raise ValueError(f"invalid query id {query_id!r}")
+                conn.query(f"SET log_comment = '{query_id}'")
             raw = conn.query(sql, "JSONCompact", params=sql_params.encode_all(params or {}))
+            if query_id is not None:  # a late kill must not find the handle's next statement
+                conn.query("SET log_comment = ''")
         except Exception as exc:  # chDB raises its own ChdbError/RuntimeError
             raise _store_error(exc) from None
         body = raw.bytes()
@@ -205,7 +232,12 @@ class ChdbStore:
 
     async def query(self, sql: str, params: dict | None = None, *, settings: dict | None = None):
         self.queries_run += 1
-        return await self._run(lambda conn: self.query_sync(conn, sql, params, settings))
+        query_id = new_query_id()
+        return await killed_on_cancel(
+            lambda: self._run(lambda conn: self.query_sync(conn, sql, params, settings, query_id),
+                              abandon_on_cancel=True),
+            lambda: anyio.to_thread.run_sync(lambda: self._kill(query_id)),
+        )  # fmt: skip
 
     async def command(self, sql: str, params: dict | None = None) -> None:
         def run(conn):

@@ -10,6 +10,7 @@ our placeholders rewritten to the driver's `%(name)s` form — never escaping of
 from __future__ import annotations
 
 import queue
+import threading
 import uuid
 from urllib.parse import unquote, urlparse
 
@@ -18,7 +19,7 @@ import anyio.to_thread
 
 from gateway import sql_params
 from gateway.errors import QueryTimeout, StoreError, StoreUnavailable
-from gateway.store import QueryResult, as_utc, check_identifier
+from gateway.store import QueryResult, as_utc, check_identifier, killed_on_cancel, new_query_id
 
 _TIMEOUT_CODES = {159, 160}
 
@@ -67,6 +68,9 @@ class ServerStore:
         self._limiter = anyio.CapacityLimiter(pool_size)
         self.queries_run = 0  # reads issued (a metric; tests count them for batching)
         self._server_params: bool | None = None
+        # Kills go through their own client: the pool may be full of the queries to kill.
+        self._killer = None
+        self._killer_lock = threading.Lock()
 
     def _new_client(self):
         from clickhouse_driver import Client
@@ -90,11 +94,13 @@ class ServerStore:
             self._server_params = revision >= defines.DBMS_MIN_PROTOCOL_VERSION_WITH_PARAMETERS
         return self._server_params
 
-    def _execute(self, sql: str, params, settings: dict, *, rows=None, **kwargs):
-        """Run on a pooled client; after a network failure reconnect once and retry."""
+    def _execute(self, sql: str, params, settings: dict, *, rows=None, client=None, **kwargs):
+        """Run on a pooled client (or the one given); after a network failure reconnect once
+        and retry."""
         from clickhouse_driver import errors
 
-        client = self._clients.get() or self._new_client()
+        pooled = client is None
+        client = client or self._clients.get() or self._new_client()
         try:
             for attempt in (1, 2):
                 try:
@@ -122,25 +128,41 @@ class ServerStore:
                 except errors.Error as exc:
                     raise StoreError(str(exc)) from None
         finally:
-            self._clients.put(client)
+            if pooled:
+                self._clients.put(client)
 
-    async def _run(self, fn):
-        return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+    async def _run(self, fn, *, abandon_on_cancel: bool = False):
+        return await anyio.to_thread.run_sync(fn, limiter=self._limiter,
+                                              abandon_on_cancel=abandon_on_cancel)  # fmt: skip
+
+    def _kill(self, query_id: str) -> None:
+        with self._killer_lock:
+            if self._killer is None:
+                self._killer = self._new_client()
+            self._execute("KILL QUERY WHERE query_id = {query_id:String} ASYNC",
+                          {"query_id": query_id}, {}, client=self._killer)  # fmt: skip
 
     async def query(self, sql: str, params: dict | None = None, *, settings: dict | None = None):
         self.queries_run += 1
         for name in params or {}:
             sql_params.check_name(name)
 
+        query_id = new_query_id()
+
         def run():
-            rows, meta = self._execute(sql, params or {}, settings or {}, with_column_types=True)
+            rows, meta = self._execute(sql, params or {}, settings or {}, with_column_types=True,
+                                       query_id=query_id)  # fmt: skip
             return QueryResult(
                 [name for name, _ in meta],
                 [ch_type for _, ch_type in meta],
                 [tuple(_normalise(v) for v in row) for row in rows],
             )
 
-        return await self._run(run)
+        # Cancelled, the thread is left to finish (the killed query ends it within moments).
+        return await killed_on_cancel(
+            lambda: self._run(run, abandon_on_cancel=True),
+            lambda: anyio.to_thread.run_sync(lambda: self._kill(query_id)),
+        )
 
     async def command(self, sql: str, params: dict | None = None) -> None:
         for name in params or {}:
@@ -163,3 +185,5 @@ class ServerStore:
                 break
             if client is not None:
                 client.disconnect()
+        if self._killer is not None:
+            self._killer.disconnect()

@@ -16,6 +16,7 @@ from gateway.errors import NotFound, ValidationError
 from gateway.metadata import Entity, Metadata
 from resolvers.dashboards import Dashboards
 from resolvers.filters import filters_hash
+from resolvers.insight_list import Views
 
 ENTITY = "insight"
 WRITABLE = ("name", "derived_name", "filters", "order", "deleted", "dashboards", "description",
@@ -209,6 +210,23 @@ class Insights:
               self.metadata.clock.now())],
         )  # fmt: skip
 
+    async def views(self, project_id: int, user_id: int) -> Views:
+        """Each insight's latest view, by anyone in the project and by this user."""
+        rows = await self.metadata.store.query(
+            "SELECT id, user_id, max(created_at) FROM metadata_log "
+            "WHERE entity = 'insight_viewed' AND project_id = {project_id:UInt64} "
+            "GROUP BY id, user_id",
+            {"project_id": project_id},
+        )
+        anyone: dict[int, datetime] = {}
+        mine: dict[int, datetime] = {}
+        for insight, viewer, at in rows.rows:
+            insight = int(insight)
+            anyone[insight] = max(at, anyone.get(insight, at))
+            if int(viewer) == user_id:
+                mine[insight] = at
+        return Views(anyone, mine)
+
     async def activity(self, project_id: int, insight_id: int | None = None) -> list[dict]:
         """Activity entries, newest first; a deleted insight's history is gone with it."""
         where = "entity = 'insight' AND project_id = {project_id:UInt64}"
@@ -252,37 +270,3 @@ def diff(before: dict, after: dict) -> list[dict]:
         changes.append({"type": "Insight", "action": action, "field": field, "before": old,
                         "after": new})  # fmt: skip
     return changes
-
-
-def matches_list_filters(document: dict, query: dict, user_id: int, now: datetime) -> bool:
-    """PostHog's list filters on one insight (created_by, short_id, saved, favorited, search,
-    insight kind, dashboards, user)."""
-    if query.get("created_by") is not None and document["created_by"] != query["created_by"]:
-        return False
-    if query.get("short_id") and document["short_id"] != query["short_id"]:
-        return False
-    if query.get("saved") is not None and (
-        bool(document["saved"] or document["dashboards"]) != query["saved"]
-    ):
-        return False
-    if query.get("favorited") is not None and document["favorited"] != query["favorited"]:
-        return False
-    if query.get("user") and document["created_by"] != user_id:
-        return False
-    if (
-        query.get("insight")
-        and (document["filters"].get("insight") or "TRENDS").upper()
-        != str(query["insight"]).upper()
-    ):
-        return False
-    if query.get("dashboards") and not set(query["dashboards"]) <= set(document["dashboards"]):
-        return False
-    search = (query.get("search") or "").lower()
-    if search:
-        haystack = " ".join(
-            [document.get("name") or "", document.get("derived_name") or "",
-             document.get("description") or "", *document.get("tags", [])]
-        ).lower()  # fmt: skip
-        if search not in haystack:
-            return False
-    return True

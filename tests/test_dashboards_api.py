@@ -75,7 +75,7 @@ def test_another_projects_dashboard_cannot_be_used(spyglass, tenant):
         assert c.get(f"/api/projects/{other['id']}/dashboards/").status_code == 403
 
 
-NESTED = """query ($p: String!, $id: Int!) {
+NESTED = """query ($p: String!, $id: BigInt!) {
   dashboard(projectId: $p, id: $id) {
     name tiles { id color insight { id name filters result createdBy { email } } }
   }

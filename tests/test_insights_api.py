@@ -207,7 +207,7 @@ def test_csv_lists_one_row_per_insight_and_unknown_format_is_404(spyglass, tenan
 def test_graphql_serves_the_same_insight_with_error_codes(spyglass, tenant):
     with client(spyglass, tenant) as c:
         made = create(c, tenant["id"], name="Via REST")
-        q = ("query($p: String!, $id: Int!) { insight(projectId: $p, id: $id) "
+        q = ("query($p: String!, $id: BigInt!) { insight(projectId: $p, id: $id) "
              "{ id shortId name createdBy { email } } }")  # fmt: skip
         r = c.post("/graphql", json={"query": q, "variables": {"p": str(tenant["id"]),
                                                                "id": made["id"]}})  # fmt: skip
