@@ -17,6 +17,7 @@ import copy
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -158,6 +159,8 @@ class _Request:
         self.now = now
         self.actions = actions
         self.cohorts = cohorts or {}
+        # Histogram breakdowns: the bins of the series being computed, (low, high, label).
+        self.histogram: list[tuple[float, float, str]] | None = None
         self.timezone = project.get("timezone") or "UTC"
         self.tz = zone(self.timezone)
         self.week_start_day = int(project.get("week_start_day") or 0)
@@ -309,8 +312,17 @@ class _Request:
         sub = f"SELECT *, {text} AS text FROM ({sub.replace('__KEY__', key)})"
         return "bp.text", [f"LEFT JOIN ({sub}) AS bp ON {on}"]
 
-    def breakdown_value_sql(self, bd: Breakdown | None) -> str:
-        """raw_value with the null sentinel and URL normalisation (§4.4.3, §4.4.10)."""
+    def breakdown_value_sql(self, bd: Breakdown | None, params: Params) -> str:
+        """raw_value with the null sentinel and URL normalisation (§4.4.3, §4.4.10), or the
+        histogram bin's label ('' outside every bin, §4.4.9)."""
+        if self.histogram is not None:
+            lows = params.bind([low for low, _, _ in self.histogram], "Array(Float64)")
+            highs = params.bind([high for _, high, _ in self.histogram], "Array(Float64)")
+            labels = params.bind([label for _, _, label in self.histogram], "Array(String)")
+            number = "toFloat64OrNull(raw_value)"
+            found = (f"arrayFirstIndex((low, high) -> low <= {number} AND {number} < high, "
+                     f"{lows}, {highs})")  # fmt: skip
+            return f"if(isNull({number}), '', arrayElement({labels}, {found}))"
         if bd is None:
             # A number, not '': grouping by (UInt8, UUID) hashes fixed-size keys, while a String
             # in the key — even a constant one behind a subquery — makes every row serialise
@@ -390,17 +402,16 @@ async def _rows(req: _Request, template: str, replacements: dict, params: Params
     return result.rows
 
 
-def _keep(req: _Request, params_holder: dict, kept: list | None, with_other: bool) -> tuple:
+def _keep(req: _Request, params: Params, kept: list | None, with_other: bool) -> tuple:
     """SQL mapping the breakdown value onto the kept values (and "Other"), and the filter."""
     bd = req.tf.breakdown
-    value = req.breakdown_value_sql(bd)
+    value = req.breakdown_value_sql(bd, params)
     if bd is None or kept is None:
         return value, "1"
-    kind = "Array(Int64)" if bd.numeric else "Array(String)"
-    params_holder["kept"] = (list(kept), kind)
+    listed = params.bind(list(kept), "Array(Int64)" if bd.numeric else "Array(String)")
     if with_other:
-        return f"if(has(__KEPT__, {value}), {value}, '{OTHER_VALUE}')", "1"
-    return value, f"has(__KEPT__, {value})"
+        return f"if(has({listed}, {value}), {value}, '{OTHER_VALUE}')", "1"
+    return value, f"has({listed}, {value})"
 
 
 async def _math_rows(
@@ -419,13 +430,7 @@ async def _math_rows(
     events = req.events_sql(series, params, window, actor_group=target.actor_group,
                             breakdown=req.tf.breakdown, number=_number_of(target),
                             needs_actor=target.math not in ACTORLESS_MATHS)  # fmt: skip
-    holder: dict = {}
-    value_sql, keep_sql = _keep(req, holder, kept, with_other)
-    if "kept" in holder:
-        values, kind = holder["kept"]
-        placeholder = params.bind(values, kind)
-        value_sql = value_sql.replace("__KEPT__", placeholder)
-        keep_sql = keep_sql.replace("__KEPT__", placeholder)
+    value_sql, keep_sql = _keep(req, params, kept, with_other)
     events = f"SELECT *, {value_sql} AS breakdown_value FROM ({events})"
     template, replacements = template_override or _aggregate_sql(target)
     return await _rows(req, template, {**replacements, "__EVENTS__": events, "__BUCKET__": bucket,
@@ -440,7 +445,7 @@ async def _ranked_total_rows(
     bucket = "0" if req.tf.aggregated else req.bucket_sql
     params = Params()
     events = req.events_sql(series, params, period.window(), breakdown=bd, needs_actor=False)
-    events = f"SELECT *, {req.breakdown_value_sql(bd)} AS breakdown_value FROM ({events})"
+    events = f"SELECT *, {req.breakdown_value_sql(bd, params)} AS breakdown_value FROM ({events})"
     rows = await _rows(req, "buckets_ranked.sql", {
         "__EVENTS__": events, "__BUCKET__": bucket,
         "__LOW__": params.bind(bd.offset, "UInt64"),
@@ -509,6 +514,8 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
     tf, bd = req.tf, req.tf.breakdown
     if bd is not None and bd.type == "cohort":
         return await _cohort_parts(req, series, period)
+    if bd is not None and bd.bins:
+        return await _histogram_parts(req, series, period)
     kept, with_other = None, False
     if bd is not None and series.math == "total" and not bd.numeric:
         kept, with_other, rows = await _ranked_total_rows(req, series, period)
@@ -565,6 +572,47 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
     multiple = len(req.tf.series) > 1
     parts.sort(key=lambda p: (p.value != "all", -p.rank_value, _label(p, multiple)))
     return parts
+
+
+async def _histogram_parts(req: _Request, series: Series, period: Period) -> list[Part]:
+    """§4.4.9: the series' numeric values in the range cut at their quantiles 0, 1/N, …, 1
+    (floored to 2 decimals, repeats dropped); bin k is [edge k, edge k+1), the last one closed
+    by adding 0.01; series ordered by lower bound, no "Other"."""
+    bins = req.tf.breakdown.bins
+    params = Params()
+    events = req.events_sql(series, params, period.window(), breakdown=req.tf.breakdown,
+                            needs_actor=False)  # fmt: skip
+    levels = ", ".join(repr(k / bins) for k in range(bins + 1))  # closed: from an int
+    ((seen, numeric, quantiles),) = await _rows(req, "histogram_edges.sql", {
+        "__EVENTS__": events, "__LEVELS__": levels}, params)  # fmt: skip
+    if not seen:
+        return []  # §4.4.11
+    if not numeric:
+        empty = Part(series, "[nan,nan]", "[nan,nan]")
+        _fill(req, series, period, {empty.value: empty}, [])
+        return [empty]
+    edges: list[float] = []
+    for quantile in quantiles:
+        edge = _floor_hundredths(quantile)
+        if not edges or edges[-1] != edge:
+            edges.append(edge)
+    lows = edges[:-1] or edges  # one distinct value: a single bin [v, v + 0.01]
+    highs = [*edges[1:-1], round(edges[-1] + 0.01, 2)]
+    binned = copy.copy(req)
+    binned.histogram = [(low, high, f"[{low},{high}]")
+                        for low, high in zip(lows, highs, strict=True)]  # fmt: skip
+    labels = [label for _, _, label in binned.histogram]
+    rows = await _series_rows(binned, series, period, labels, False)
+    parts = {label: Part(series, label, label) for label in labels}
+    _fill(req, series, period, parts, rows)
+    return list(parts.values())
+
+
+def _floor_hundredths(value: float) -> float:
+    """floor(x, 2) of the number meant: 0.29 stays 0.29 (not 0.28 from binary noise), and an
+    interpolated 6.3999999999999995 counts as the 6.4 it stands for."""
+    meant = Decimal(repr(round(value, 9)))
+    return float(meant.quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
 
 
 async def _has_events(req: _Request, series: Series, period: Period) -> bool:
@@ -637,13 +685,7 @@ async def _active_rows(req, series, window, kept, with_other, active, starts, en
     params = Params()
     events = req.events_sql(series, params, window, actor_group=active.group_index,
                             breakdown=req.tf.breakdown)  # fmt: skip
-    holder: dict = {}
-    value_sql, keep_sql = _keep(req, holder, kept, with_other)
-    if "kept" in holder:
-        values, kind = holder["kept"]
-        placeholder = params.bind(values, kind)
-        value_sql = value_sql.replace("__KEPT__", placeholder)
-        keep_sql = keep_sql.replace("__KEPT__", placeholder)
+    value_sql, keep_sql = _keep(req, params, kept, with_other)
     events = f"SELECT *, {value_sql} AS breakdown_value FROM ({events})"
     unit = "hour" if req.tf.interval == "hour" else "day"
     segments = _segments(window, req.tz, unit)

@@ -25,6 +25,7 @@ CUMULATIVE = "ActionsLineGraphCumulative"
 AGGREGATED_DISPLAYS = frozenset({"ActionsTable", "ActionsPie", "ActionsDonut", "ActionsBarValue",
                                  "WorldMap", "BoldNumber", "CalendarHeatmap"})  # fmt: skip
 BREAKDOWN_IGNORED_DISPLAYS = frozenset({"BoldNumber", "Metric", "CalendarHeatmap", "BoxPlot"})
+MAX_HISTOGRAM_BINS = 100
 BREAKDOWN_TYPES = ("event", "person", "group", "session")
 
 MAX_SERIES = 50
@@ -92,6 +93,7 @@ class Breakdown:
     offset: int
     hide_other: bool
     cohorts: tuple = ()  # cohort breakdowns: cohort ids and/or "all", as listed
+    bins: int | None = None  # breakdown_histogram_bin_count
 
     @property
     def numeric(self) -> bool:
@@ -219,9 +221,10 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
     if kind == "session" and value != "$session_duration":
         raise ValidationError("session breakdowns support only $session_duration",
                               attr="breakdown")  # fmt: skip
-    if optional_int(raw.get("breakdown_histogram_bin_count"), "breakdown_histogram_bin_count"):
-        raise ValidationError("histogram breakdowns are not supported yet",
-                              attr="breakdown_histogram_bin_count", code="unsupported")  # fmt: skip
+    bins = optional_int(raw.get("breakdown_histogram_bin_count"), "breakdown_histogram_bin_count")
+    if bins is not None and not 0 < bins <= MAX_HISTOGRAM_BINS:
+        raise ValidationError(f"breakdown_histogram_bin_count must be 1-{MAX_HISTOGRAM_BINS}",
+                              attr="breakdown_histogram_bin_count")  # fmt: skip
     default_limit = 300 if display == "WorldMap" else 25
     limit = optional_int(raw.get("breakdown_limit"), "breakdown_limit") or default_limit
     if not 0 < limit <= MAX_BREAKDOWN_LIMIT:
@@ -232,7 +235,8 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
         raise ValidationError("offset must not be negative", attr="offset")
     return Breakdown(kind, str(value), group_index if kind == "group" else None,
                      truthy(raw.get("breakdown_normalize_url", False)), limit, offset,
-                     truthy(raw.get("breakdown_hide_other_aggregation", False)))  # fmt: skip
+                     truthy(raw.get("breakdown_hide_other_aggregation", False)),
+                     bins=bins if kind != "session" else None)  # fmt: skip
 
 
 def _cohort_breakdown(value) -> Breakdown:

@@ -275,6 +275,8 @@ BREAKDOWNS = [
     {"breakdown": "industry", "breakdown_type": "group", "breakdown_group_type_index": 0},
     {"breakdown": "$session_duration", "breakdown_type": "session"},
     {"breakdown": "COHORTS", "breakdown_type": "cohort"},  # drawn from the dataset's cohorts
+    {"breakdown": "n", "breakdown_histogram_bin_count": 3},
+    {"breakdown": "age", "breakdown_type": "person", "breakdown_histogram_bin_count": 4},
 ]
 FORMULAS = {1: ["A * 2", "-A + 3", "A / 0", "(A)/2"],
             2: ["A + B", "A / B", "(A - B) * 2", "B - A", "A/B*100"],
@@ -378,6 +380,8 @@ def describe(request: dict) -> None:
         event(f"math={m}")
     if "breakdown" in request:
         event(f"breakdown={request.get('breakdown_type', 'event')}")
+        if request.get("breakdown_histogram_bin_count"):
+            event("breakdown histogram")
     for key in ("formula", "compare", "smoothing_intervals", "properties"):
         if key in request:
             event(key)

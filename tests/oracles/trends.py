@@ -1028,8 +1028,10 @@ def _cohort_parts(events: list[Event], bd: Breakdown, period: Period, ctx: Ctx) 
 
 
 def _floor2(value: float) -> float:
-    """ClickHouse floor(x, 2) on the decimal value (no binary noise: 0.29 stays 0.29)."""
-    return float(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
+    """ClickHouse floor(x, 2) on the decimal value (no binary noise: 0.29 stays 0.29). The
+    interpolation's own noise does not count either: 2.9999999999999996 is the 3.0 it stands
+    for (ClickHouse and this module interpolate with different float arithmetic)."""
+    return float(Decimal(repr(round(value, 9))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
 
 
 def _histogram_edges(values: list[float], bins: int) -> list[float]:
