@@ -292,25 +292,33 @@ class _Request:
             .replace("__WHERE__", where)
         )
 
-    def breakdown_raw(self, bd: Breakdown, params: Params) -> tuple[str, list[str]]:
-        """The breakdown value of an event as text ('' = none), or a number for sessions."""
+    def breakdown_raw(self, bd: Breakdown, params: Params, alias: str = "bp") -> tuple:
+        """The breakdown value of an event as text ('' = none), a number for sessions, or an
+        array of texts for multiple breakdowns; with the joins it needs."""
+        if bd.multiple:
+            texts, joins = [], []
+            for index, dim in enumerate(bd.dims):
+                text, join = self.breakdown_raw(dim, params, f"{alias}{index}")
+                texts.append(text)
+                joins.extend(join)
+            return "[" + ", ".join(texts) + "]", joins
         if bd.type == "event":
             return event_property_text("e", bd.key), []
         if bd.type == "session":
             return f"ifNull(toInt64OrNull(sd.value), {NULL_NUMERIC})", []
         key = params.name(bd.key)
         if bd.type == "person":
-            sub, on = _filter_template("person_property.sql"), f"bp.person_id = {PERSON}"
+            sub, on = _filter_template("person_property.sql"), f"{alias}.person_id = {PERSON}"
         else:
             sub = _filter_template("group_property.sql").replace(
                 "__INDEX__", params.name(bd.group_index)
             )
-            on = f"bp.group_key = e.group_{int(bd.group_index)}"
+            on = f"{alias}.group_key = e.group_{int(bd.group_index)}"
         # The JSON text becomes PostHog's string once per person (group), not once per event:
         # on 10M events that is most of a person breakdown's time.
         text = "if(value = '', '', if(JSONType(value) = 'String', JSONExtractString(value), value))"
         sub = f"SELECT *, {text} AS text FROM ({sub.replace('__KEY__', key)})"
-        return "bp.text", [f"LEFT JOIN ({sub}) AS bp ON {on}"]
+        return f"{alias}.text", [f"LEFT JOIN ({sub}) AS {alias} ON {on}"]
 
     def breakdown_value_sql(self, bd: Breakdown | None, params: Params) -> str:
         """raw_value with the null sentinel and URL normalisation (§4.4.3, §4.4.10), or the
@@ -330,12 +338,20 @@ class _Request:
             return "toUInt8(0)"
         if bd.numeric:
             return "raw_value"
-        value = f"if(raw_value = '', '{NULL_VALUE}', raw_value)"
-        if bd.normalize_url:
-            trimmed = "replaceRegexpOne(raw_value, '[/?#]+$', '')"
-            value = (f"if(raw_value = '', '{NULL_VALUE}', "
-                     f"if({trimmed} = '', '/', {trimmed}))")  # fmt: skip
-        return value
+        if bd.multiple:
+            return "[" + ", ".join(_text_value(dim, f"raw_value[{i + 1}]")
+                                   for i, dim in enumerate(bd.dims)) + "]"  # fmt: skip
+        return _text_value(bd, "raw_value")
+
+
+def _text_value(bd: Breakdown, raw: str) -> str:
+    """A text breakdown value with the null sentinel and URL normalisation."""
+    value = f"if({raw} = '', '{NULL_VALUE}', {raw})"
+    if bd.normalize_url:
+        trimmed = f"replaceRegexpOne({raw}, '[/?#]+$', '')"
+        value = (f"if({raw} = '', '{NULL_VALUE}', "
+                 f"if({trimmed} = '', '/', {trimmed}))")  # fmt: skip
+    return value
 
 
 def _same_clock(moment: datetime, like: datetime, *, hour: bool) -> datetime:
@@ -408,9 +424,14 @@ def _keep(req: _Request, params: Params, kept: list | None, with_other: bool) ->
     value = req.breakdown_value_sql(bd, params)
     if bd is None or kept is None:
         return value, "1"
-    listed = params.bind(list(kept), "Array(Int64)" if bd.numeric else "Array(String)")
+    if bd.multiple:
+        listed = params.bind([list(v) for v in kept], "Array(Array(String))")
+        other = "[" + ", ".join(f"'{OTHER_VALUE}'" for _ in bd.dims) + "]"
+    else:
+        listed = params.bind(list(kept), "Array(Int64)" if bd.numeric else "Array(String)")
+        other = f"'{OTHER_VALUE}'"
     if with_other:
-        return f"if(has({listed}, {value}), {value}, '{OTHER_VALUE}')", "1"
+        return f"if(has({listed}, {value}), {value}, {other})", "1"
     return value, f"has({listed}, {value})"
 
 
@@ -467,7 +488,7 @@ async def _top_values(req: _Request, series: Series, period: Period) -> tuple[li
         ranking = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
     rows = await _math_rows(req, series, period.window(), bucket="0", kept=None,
                             with_other=False, math_series=ranking)  # fmt: skip
-    scored = [(_number(r[2]), r[0]) for r in rows]
+    scored = [(_number(r[2]), tuple(r[0]) if bd.multiple else r[0]) for r in rows]
     ranked = [value for _, value in sorted(scored, reverse=True)]
     window = ranked[bd.offset : bd.offset + bd.limit + 1]
     kept = window[: bd.limit]
@@ -483,7 +504,14 @@ def _number(value) -> float:
     return number if math.isfinite(number) else 0.0
 
 
+def _echoed(value):
+    """A breakdown value as the response shows it: a multiple breakdown's as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _value_label(value) -> str:
+    if isinstance(value, tuple):  # multiple breakdowns
+        return "::".join(_value_label(part) for part in value)
     if value in (NULL_VALUE, NULL_NUMERIC):
         return NULL_LABEL
     if value == OTHER_VALUE:
@@ -517,7 +545,7 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
     if bd is not None and bd.bins:
         return await _histogram_parts(req, series, period)
     kept, with_other = None, False
-    if bd is not None and series.math == "total" and not bd.numeric:
+    if bd is not None and series.math == "total" and not bd.numeric and not bd.multiple:
         kept, with_other, rows = await _ranked_total_rows(req, series, period)
         if not kept:
             return []  # §4.4.11
@@ -527,7 +555,10 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
             if not kept:
                 return []  # §4.4.11
         rows = await _series_rows(req, series, period, kept, with_other)
-    values = [None] if bd is None else [*kept, *([OTHER_VALUE] if with_other else [])]
+    if bd is not None and bd.multiple:  # arrays from ClickHouse, tuples as keys here
+        rows = [(tuple(value), *rest) for value, *rest in rows]
+    other = (OTHER_VALUE,) * len(bd.dims) if bd is not None and bd.multiple else OTHER_VALUE
+    values = [None] if bd is None else [*kept, *([other] if with_other else [])]
     parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
     _fill(req, series, period, parts, rows)
     multiple = len(tf.series) > 1
@@ -812,7 +843,7 @@ def _persons_filter(req: _Request, part: Part) -> dict:
     out = {"entity_id": echo["id"], "entity_type": echo["type"], "entity_math": echo["math"],
            "entity_order": echo["order"]}  # fmt: skip
     if req.tf.breakdown is not None:
-        out["breakdown_value"] = part.value
+        out["breakdown_value"] = _echoed(part.value)
         out["breakdown_type"] = req.tf.breakdown.type
     return out
 
@@ -821,7 +852,7 @@ def _format(req: _Request, part: Part, period: Period) -> dict:
     multiple = len(req.tf.series) > 1
     out: dict = {"action": part.series.echo, "label": _label(part, multiple)}
     if req.tf.breakdown is not None:
-        out["breakdown_value"] = part.value
+        out["breakdown_value"] = _echoed(part.value)
     if part.aggregated_value is not None:
         persons = {**_persons_filter(req, part), "date_from": period.date_from.isoformat(),
                    "date_to": period.date_to.isoformat()}  # fmt: skip
@@ -891,8 +922,10 @@ async def _formula_items(req: _Request, period: Period) -> list[dict]:
         elif tf.breakdown.type == "cohort":  # §5: cohorts by name, "all users"
             item["label"] = item["breakdown_value"] = labels[key]
         else:
-            item["label"] = key
-            item["breakdown_value"] = key
+            # §5: label and breakdown_value are the raw value (a multiple breakdown's parts
+            # joined with "::", as its label)
+            label = "::".join(map(str, key)) if isinstance(key, tuple) else key
+            item["label"] = item["breakdown_value"] = label
         items.append(item)
     return items
 

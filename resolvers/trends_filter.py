@@ -94,6 +94,11 @@ class Breakdown:
     hide_other: bool
     cohorts: tuple = ()  # cohort breakdowns: cohort ids and/or "all", as listed
     bins: int | None = None  # breakdown_histogram_bin_count
+    dims: tuple = ()  # multiple breakdowns (`breakdowns`): one single Breakdown per part
+
+    @property
+    def multiple(self) -> bool:
+        return bool(self.dims)
 
     @property
     def numeric(self) -> bool:
@@ -195,8 +200,7 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
     if display in BREAKDOWN_IGNORED_DISPLAYS:
         return None
     if raw.get("breakdowns"):
-        raise ValidationError("multiple breakdowns are not supported yet", attr="breakdowns",
-                              code="unsupported")  # fmt: skip
+        return _multiple_breakdown(raw, display)
     value = raw.get("breakdown")
     if isinstance(value, str) and value.startswith("["):
         value = _json(value, "breakdown")
@@ -225,18 +229,51 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
     if bins is not None and not 0 < bins <= MAX_HISTOGRAM_BINS:
         raise ValidationError(f"breakdown_histogram_bin_count must be 1-{MAX_HISTOGRAM_BINS}",
                               attr="breakdown_histogram_bin_count")  # fmt: skip
-    default_limit = 300 if display == "WorldMap" else 25
-    limit = optional_int(raw.get("breakdown_limit"), "breakdown_limit") or default_limit
-    if not 0 < limit <= MAX_BREAKDOWN_LIMIT:
-        raise ValidationError(f"breakdown_limit must be 1-{MAX_BREAKDOWN_LIMIT}",
-                              attr="breakdown_limit")  # fmt: skip
-    offset = optional_int(raw.get("offset"), "offset") or 0
-    if offset < 0:
-        raise ValidationError("offset must not be negative", attr="offset")
+    limit, offset = _limit_and_offset(raw, display)
     return Breakdown(kind, str(value), group_index if kind == "group" else None,
                      truthy(raw.get("breakdown_normalize_url", False)), limit, offset,
                      truthy(raw.get("breakdown_hide_other_aggregation", False)),
                      bins=bins if kind != "session" else None)  # fmt: skip
+
+
+MULTIPLE_BREAKDOWN_TYPES = ("event", "person", "group")
+MAX_BREAKDOWNS = 3
+
+
+def _multiple_breakdown(raw: dict, display: str) -> Breakdown:
+    """`breakdowns`: a list of {property, type, group_type_index, normalize_url}; a value is the
+    list of the parts' values (labels joined with "::")."""
+    listed = raw["breakdowns"]
+    if isinstance(listed, str):
+        listed = _json(listed, "breakdowns")
+    if not isinstance(listed, list) or not 0 < len(listed) <= MAX_BREAKDOWNS:
+        raise ValidationError(f"breakdowns must be a list of 1-{MAX_BREAKDOWNS} breakdowns",
+                              attr="breakdowns")  # fmt: skip
+    dims = []
+    for index, item in enumerate(listed):
+        attr = f"breakdowns[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("property"), str | int):
+            raise ValidationError(f"{attr} needs a property", attr=attr)
+        kind = item.get("type") or "event"
+        if kind not in MULTIPLE_BREAKDOWN_TYPES:
+            raise ValidationError(f"{attr}.type must be one of "
+                                  f"{', '.join(MULTIPLE_BREAKDOWN_TYPES)}",
+                                  attr=f"{attr}.type")  # fmt: skip
+        if item.get("histogram_bin_count"):
+            raise ValidationError(f"{attr}: histogram bins are not supported in breakdowns",
+                                  attr=f"{attr}.histogram_bin_count",
+                                  code="unsupported")  # fmt: skip
+        group_index = optional_int(item.get("group_type_index"), f"{attr}.group_type_index")
+        if kind == "group" and (group_index is None or not 0 <= group_index <= 4):
+            raise ValidationError(f"{attr}: group breakdowns need group_type_index 0-4",
+                                  attr=f"{attr}.group_type_index")  # fmt: skip
+        dims.append(Breakdown(kind, str(item["property"]),
+                              group_index if kind == "group" else None,
+                              truthy(item.get("normalize_url", False)), 0, 0, False))  # fmt: skip
+    limit, offset = _limit_and_offset(raw, display)
+    return Breakdown("multiple", "", None, False, limit, offset,
+                     truthy(raw.get("breakdown_hide_other_aggregation", False)),
+                     dims=tuple(dims))  # fmt: skip
 
 
 def _cohort_breakdown(value) -> Breakdown:
@@ -253,6 +290,18 @@ def _cohort_breakdown(value) -> Breakdown:
                                   attr="breakdown")  # fmt: skip
         cohorts.append(cohort_id)
     return Breakdown("cohort", "", None, False, len(cohorts), 0, True, tuple(cohorts))
+
+
+def _limit_and_offset(raw: dict, display: str) -> tuple[int, int]:
+    default_limit = 300 if display == "WorldMap" else 25
+    limit = optional_int(raw.get("breakdown_limit"), "breakdown_limit") or default_limit
+    if not 0 < limit <= MAX_BREAKDOWN_LIMIT:
+        raise ValidationError(f"breakdown_limit must be 1-{MAX_BREAKDOWN_LIMIT}",
+                              attr="breakdown_limit")  # fmt: skip
+    offset = optional_int(raw.get("offset"), "offset") or 0
+    if offset < 0:
+        raise ValidationError("offset must not be negative", attr="offset")
+    return limit, offset
 
 
 def _smoothing(raw: dict) -> int:

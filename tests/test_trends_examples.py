@@ -21,7 +21,6 @@ from tests.oracles.model import World
 from tests.oracles.test_oracle_trends import *  # noqa: F403 (the examples, collected here too)
 
 NOT_BUILT = {  # cohorts, histogram bins, multiple breakdowns: refused with a 400 for now
-    "test_multiple_breakdowns",
     "test_sampling_factor_validation",
 }
 

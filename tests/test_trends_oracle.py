@@ -276,6 +276,13 @@ BREAKDOWNS = [
     {"breakdown": "$session_duration", "breakdown_type": "session"},
     {"breakdown": "COHORTS", "breakdown_type": "cohort"},  # drawn from the dataset's cohorts
     {"breakdown": "n", "breakdown_histogram_bin_count": 3},
+    {"breakdowns": [{"property": "b"}, {"property": "plan", "type": "person"}]},
+    {
+        "breakdowns": [
+            {"property": "$current_url", "normalize_url": True},
+            {"property": "industry", "type": "group", "group_type_index": 0},
+        ]
+    },
     {"breakdown": "age", "breakdown_type": "person", "breakdown_histogram_bin_count": 4},
 ]
 FORMULAS = {1: ["A * 2", "-A + 3", "A / 0", "(A)/2"],
@@ -378,6 +385,8 @@ def describe(request: dict) -> None:
     event(f"display={request['display']}")
     for m in maths:
         event(f"math={m}")
+    if "breakdowns" in request:
+        event("breakdowns (multiple)")
     if "breakdown" in request:
         event(f"breakdown={request.get('breakdown_type', 'event')}")
         if request.get("breakdown_histogram_bin_count"):

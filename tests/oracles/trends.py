@@ -105,7 +105,8 @@ OPEN_QUESTIONS = """
 - Formula: letters are case-insensitive; `^`, implicit multiplication and adjacent letters are
   syntax errors; unary `+` and `-` are allowed.
 - Formula + breakdown: labels are the raw values (§5); a multi-`breakdowns` value labels as
-  its parts joined with "::" and keeps the list as `breakdown_value`.
+  its parts joined with "::", and `breakdown_value` is that label too (§5: label =
+  breakdown_value).
 - Multiple breakdowns (`breakdowns` list, HogQL engine): `breakdown_value` is the list of
   per-part values, `label` the per-part labels joined with "::", "Other" is every part set to
   the other sentinel; histogram bins inside `breakdowns` are not implemented.
