@@ -1,0 +1,58 @@
+-- The persons of one page, by id as resolved through merges: the distinct ids that belong to
+-- each now, the properties folded over the writes of every person id merged into it (as
+-- persons/properties.sql folds one person: only writes after the key's last $unset count; of
+-- those the latest $set wins, else the earliest $set_once), when it was first seen and whether
+-- any merged part was identified. One query for the whole page.
+SELECT d.person_id AS person_id, d.distinct_ids AS distinct_ids, c.created_at AS created_at,
+       c.is_identified AS is_identified, pr.keys AS keys, pr.values AS values
+FROM
+(
+    SELECT person_id, arraySort(groupUniqArray(distinct_id)) AS distinct_ids
+    FROM (__DISTINCT_IDS__)
+    WHERE person_id IN {person_ids:Array(UUID)}
+    GROUP BY person_id
+) AS d
+LEFT JOIN
+(
+    SELECT person_id, min(first_seen) AS created_at, max(identified) AS is_identified
+    FROM
+    (
+        SELECT if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'),
+                  p.id, o.override_person_id) AS person_id,
+               min(p.created_at) AS first_seen, argMax(p.is_identified, p.version) AS identified
+        FROM persons AS p
+        LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = p.id
+        WHERE p.project_id = {project_id:UInt64}
+        GROUP BY p.id, person_id
+    )
+    WHERE person_id IN {person_ids:Array(UUID)}
+    GROUP BY person_id
+) AS c ON c.person_id = d.person_id
+LEFT JOIN
+(
+    SELECT person_id, groupArray(key) AS keys, groupArray(value) AS values
+    FROM
+    (
+        SELECT person_id, key,
+               if(countIf(op = 'set' AND timestamp > unset_at) > 0,
+                  argMaxIf(value, timestamp, op = 'set' AND timestamp > unset_at),
+                  argMinIf(value, timestamp, op = 'set_once' AND timestamp > unset_at)) AS value,
+               countIf(op IN ('set', 'set_once') AND timestamp > unset_at) > 0 AS present
+        FROM
+        (
+            SELECT if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'),
+                      w.person_id, o.override_person_id) AS person_id,
+                   w.key AS key, w.op AS op, w.value AS value, w.timestamp AS timestamp,
+                   max(if(w.op = 'unset', w.timestamp, toDateTime64(0, 6, 'UTC')))
+                       OVER (PARTITION BY person_id, w.key) AS unset_at
+            FROM person_property_writes AS w
+            LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = w.person_id
+            WHERE w.project_id = {project_id:UInt64}
+              AND if(o.old_person_id = toUUID('00000000-0000-0000-0000-000000000000'),
+                     w.person_id, o.override_person_id) IN {person_ids:Array(UUID)}
+        )
+        GROUP BY person_id, key
+    )
+    WHERE present
+    GROUP BY person_id
+) AS pr ON pr.person_id = d.person_id
