@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -833,9 +834,38 @@ def _request_echo(req: _Request, period: Period, insight: str) -> dict:
             "date_to": period.date_to.isoformat()}  # fmt: skip
 
 
-def _persons_url(req: _Request, flt: dict, path: str = "persons/trends") -> str:
-    query = urlencode({k: v for k, v in flt.items() if v is not None})
+# The persons endpoints page with `limit`/`offset`; the insight's own (a breakdown offset) and
+# per-request switches do not travel in the URLs.
+_NOT_IN_URLS = frozenset({"limit", "offset", "refresh", "format", "personal_api_key"})
+
+
+def _persons_url(req: _Request, flt: dict, path: str = "persons/trends",
+                 extra: dict | None = None) -> str:  # fmt: skip
+    """The insight's filter with the data point's keys over it, as PostHog encodes it (lists
+    and objects as JSON). A trends point also carries the insight's resolved range, so the
+    persons endpoint counts exactly the events the point counted (the bucket may reach past
+    the range's ends, and "Other" needs the range's top values)."""
+    params = {k: v for k, v in req.tf.raw.items() if k not in _NOT_IN_URLS}
+    params.update(flt)
+    params.update(extra or {})
+    query = urlencode({k: url_value(v) for k, v in params.items() if v is not None})
     return f"api/projects/{req.project['id']}/{path}/?{query}"
+
+
+def _point_keys(req: _Request, series: Series, period: Period) -> dict:
+    """What a trends URL adds to the spec's filter: the series' position (two entities may
+    look alike) and the insight's resolved range."""
+    return {"entity_index": req.tf.series.index(series),
+            "insight_date_from": period.date_from.isoformat(),
+            "insight_date_to": period.date_to.isoformat()}  # fmt: skip
+
+
+def url_value(value) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _persons_filter(req: _Request, part: Part) -> dict:
@@ -856,9 +886,10 @@ def _format(req: _Request, part: Part, period: Period) -> dict:
     if part.aggregated_value is not None:
         persons = {**_persons_filter(req, part), "date_from": period.date_from.isoformat(),
                    "date_to": period.date_to.isoformat()}  # fmt: skip
+        url = _persons_url(req, persons, extra=_point_keys(req, part.series, period))
         out.update({"aggregated_value": part.aggregated_value, "count": 0.0, "data": [],
                     "labels": [], "days": _aggregated_days(req, period),
-                    "persons": {"filter": persons, "url": _persons_url(req, persons)}})  # fmt: skip
+                    "persons": {"filter": persons, "url": url}})  # fmt: skip
     else:
         base = _persons_filter(req, part)
         urls = []
@@ -866,7 +897,8 @@ def _format(req: _Request, part: Part, period: Period) -> dict:
             start = period.date_from if req.tf.cumulative else bucket
             flt = {**base, "date_from": start.isoformat(),
                    "date_to": _bucket_end(req, bucket).isoformat()}  # fmt: skip
-            urls.append({"filter": flt, "url": _persons_url(req, flt)})
+            url = _persons_url(req, flt, extra=_point_keys(req, part.series, period))
+            urls.append({"filter": flt, "url": url})
         out.update({
             "count": part.count,
             "data": _accumulate(part.data) if req.tf.cumulative else list(part.data),
@@ -974,15 +1006,25 @@ def _sticky_points(req: _Request, period: Period) -> int:
     return steps + 1
 
 
+def sticky_group(req: _Request, series: Series) -> int | None:
+    """The group type stickiness counts (None: persons)."""
+    if series.math == "unique_group":
+        return series.group_index
+    return req.tf.aggregation_group_index
+
+
+def sticky_actors_sql(req: _Request, series: Series, period: Period, params: Params) -> str:
+    """Per actor, the number of buckets of the period with a matching event."""
+    events = req.events_sql(series, params, period.window(), actor_group=sticky_group(req, series))
+    return (_template("sticky_actors.sql").replace("__EVENTS__", events)
+            .replace("__BUCKET__", req.bucket_sql))  # fmt: skip
+
+
 async def _sticky_item(req: _Request, series: Series, period: Period) -> dict:
     points = _sticky_points(req, period)
-    group = req.tf.aggregation_group_index
-    if series.math == "unique_group":
-        group = series.group_index
     params = Params()
-    events = req.events_sql(series, params, period.window(), actor_group=group)
-    rows = await _rows(req, "stickiness.sql", {"__EVENTS__": events,
-                                               "__BUCKET__": req.bucket_sql}, params)  # fmt: skip
+    actors = sticky_actors_sql(req, series, period, params)
+    rows = await _rows(req, "stickiness.sql", {"__ACTORS__": actors}, params)
     data = [0.0] * points
     for active, actors in rows:
         if 1 <= int(active) <= points:
@@ -994,7 +1036,9 @@ async def _sticky_item(req: _Request, series: Series, period: Period) -> dict:
     urls = []
     for k in range(1, points + 1):
         flt = {**base, "stickiness_days": k}
-        urls.append({"filter": flt, "url": _persons_url(req, flt, "persons/stickiness")})
+        url = _persons_url(req, flt, "persons/stickiness",
+                           {"entity_index": req.tf.series.index(series)})  # fmt: skip
+        urls.append({"filter": flt, "url": url})
     return {
         "action": series.echo, "label": series.name, "count": float(sum(data)), "data": data,
         "labels": [f"{k} {unit}" + ("" if k == 1 else "s") for k in range(1, points + 1)],
@@ -1032,6 +1076,26 @@ def _previous_bucket(req: _Request, bucket: datetime) -> datetime:
     return bucket_start(moment, req.tf.interval, req.week_start_day)
 
 
+def lifecycle_statuses_sql(req: _Request, series: Series, shown: list[datetime],
+                           params: Params) -> str:  # fmt: skip
+    """Rows (person, status, position): position 2 is the first shown bucket (1-based, the
+    bucket before the range comes first)."""
+    if not shown:
+        raise ValidationError("date_from is after date_to", attr="date_from")
+    before, after = _previous_bucket(req, shown[0]), _next_bucket(req, shown[-1])
+    timeline = [before, *shown, after]
+    counted = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
+    events = req.events_sql(counted, params, (before.astimezone(UTC), after.astimezone(UTC)))
+    starts = params.bind([int(b.timestamp()) for b in timeline], "Array(Int64)")
+    positions = params.bind(list(range(1, len(timeline) + 1)), "Array(UInt64)")
+    position = f"transform(toInt64({req.bucket_sql}), {starts}, {positions}, 0)"
+    statement = _template("lifecycle_statuses.sql")
+    for key, value in (("__EVENTS__", events), ("__POSITION__", position),
+                       ("__FIRST_EVENTS__", _template("first_event_per_person.sql"))):  # fmt: skip
+        statement = statement.replace(key, value)
+    return statement
+
+
 async def _lifecycle(req: _Request) -> list[dict]:
     if not req.tf.series:
         return []
@@ -1039,19 +1103,9 @@ async def _lifecycle(req: _Request) -> list[dict]:
     rng = await req.current_range()
     period = req.period(rng.date_from, rng.date_to, round_lower=False)
     shown = period.buckets
-    if not shown:
-        raise ValidationError("date_from is after date_to", attr="date_from")
-    before, after = _previous_bucket(req, shown[0]), _next_bucket(req, shown[-1])
-    timeline = [before, *shown, after]
     params = Params()
-    counted = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
-    events = req.events_sql(counted, params, (before.astimezone(UTC), after.astimezone(UTC)))
-    starts = params.bind([int(b.timestamp()) for b in timeline], "Array(Int64)")
-    positions = params.bind(list(range(1, len(timeline) + 1)), "Array(UInt64)")
-    rows = await _rows(req, "lifecycle.sql", {
-        "__EVENTS__": events, "__FIRST_EVENTS__": _template("first_event_per_person.sql"),
-        "__POSITION__": f"transform(toInt64({req.bucket_sql}), {starts}, {positions}, 0)",
-    }, params)  # fmt: skip
+    statuses = lifecycle_statuses_sql(req, series, shown, params)
+    rows = await _rows(req, "lifecycle.sql", {"__STATUSES__": statuses}, params)
     counts = {status: [0.0] * len(shown) for status in LIFECYCLE_STATUSES}
     for status, position, persons in rows:
         index = int(position) - 2  # 1-based timeline positions; the first is `before`
