@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import sql
 from gateway.errors import ValidationError
@@ -22,6 +23,29 @@ MAX_PAGE = 10_000
 DEFAULT_PAGE = 100
 # Extras are columns the engines name, never user text; only these orders are offered.
 _ORDERS = {"actor": "actor", "appearances": "arraySum(appearances) DESC, actor"}
+
+
+# Persons endpoints page with `limit`/`offset`, so the insight's own (a breakdown offset, a
+# series limit) and per-request switches never travel in a people URL.
+_NOT_IN_URLS = frozenset({"limit", "offset", "refresh", "format", "personal_api_key"})
+
+
+def people_url(project_id: int, kind: str, filters: dict, point: dict) -> str:
+    """`api/projects/<id>/persons/<kind>/?…`: the insight's filter with the data point's keys
+    over it, encoded as PostHog encodes it (lists and objects as JSON). Relative, like
+    PostHog's trends URLs; the REST layer makes the ones PostHog sends absolute so."""
+    params = {k: v for k, v in filters.items() if k not in _NOT_IN_URLS}
+    params.update(point)
+    query = urlencode({k: _url_value(v) for k, v in params.items() if v is not None})
+    return f"api/projects/{project_id}/persons/{kind}/?{query}"
+
+
+def _url_value(value) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 
 import sql
 from gateway.errors import ValidationError
+from resolvers.actors import people_url
 from resolvers.dates import date_range, zone
 from resolvers.funnels_request import (
     Breakdown,
@@ -504,8 +505,10 @@ async def _steps_result(store, req, query, filters, actions, kept):
     statement = template("steps.sql").replace("__ACTORS__", query.actors_sql(kept))
     statement = statement.replace("__N__", str(len(req.steps)))
     rows = (await store.query(statement, query.all_params())).rows
+    project_id = query.base["project_id"]
     if req.breakdown is None:
-        return _step_objects(req, rows[0] if rows else None, actions)
+        return _with_people_urls(_step_objects(req, rows[0] if rows else None, actions),
+                                 project_id, filters)  # fmt: skip
     n = len(req.steps)
     series = []
     for row in rows:
@@ -520,9 +523,22 @@ async def _steps_result(store, req, query, filters, actions, kept):
         for step in steps:
             step["breakdown"] = breakdown
             step["breakdown_value"] = breakdown_value
-        out.append(steps)
+        out.append(_with_people_urls(steps, project_id, filters, breakdown_value))
     _unbox(filters, req, out)
     return out
+
+
+def _with_people_urls(steps: list[dict], project_id: int, filters: dict,
+                      value=None) -> list[dict]:  # fmt: skip
+    """§3.1: who reached each step (`funnel_step=k+1`) and who reached the step before but
+    not this one (`-(k+1)`; none for the first step), per breakdown value (§3.2)."""
+    point = {} if value is None else {"funnel_step_breakdown": value}
+    for k, step in enumerate(steps):
+        step["converted_people_url"] = people_url(project_id, "funnel", filters,
+                                                  {**point, "funnel_step": k + 1})  # fmt: skip
+        step["dropped_people_url"] = None if k == 0 else people_url(
+            project_id, "funnel", filters, {**point, "funnel_step": -(k + 1)})  # fmt: skip
+    return steps
 
 
 def _pyvalue(value):
@@ -625,6 +641,23 @@ def _without_breakdown(req: FunnelRequest) -> FunnelRequest:
     return replace(req, breakdown=None)
 
 
+async def entered_actors(store, project: dict, filters: dict, *, now: datetime,
+                         actions: dict | None = None, cohorts: dict | None = None,
+                         ) -> tuple[FunnelRequest, str, dict] | None:  # fmt: skip
+    """The funnel's per-actor result as SQL — one row per (breakdown value `pvalue`, `actor`)
+    that entered the funnel, with `furthest` (steps reached, 1-based) and the credited
+    attempt's times — with its bound parameters; None for a funnel without steps. Correlation,
+    people and paths read actors from here rather than computing a funnel of their own."""
+    actions = actions or {}
+    req, query = await _prepare(store, project, filters, now, actions, cohorts)
+    if req is None:
+        return None
+    if req.viz_type == "time_to_convert":
+        query.req = req = _without_breakdown(req)
+    kept = await query.kept_values(store) if req.breakdown is not None else None
+    return req, query.actors_sql(kept), query.all_params()
+
+
 async def funnel_actors(
     store,
     project: dict,
@@ -637,19 +670,13 @@ async def funnel_actors(
     """Every actor who entered the funnel, per breakdown value (None without a breakdown):
     {value: {actor: (furthest step, first step time of the credited attempt, its step
     times)}}. Times are aware UTC datetimes."""
-    actions = actions or {}
-    req, query = await _prepare(store, project, filters, now, actions, cohorts)
-    if req is None:
+    entered = await entered_actors(store, project, filters, now=now, actions=actions,
+                                   cohorts=cohorts)  # fmt: skip
+    if entered is None:
         return {}
-    if req.viz_type == "time_to_convert":
-        query.req = req = _without_breakdown(req)
-    kept = await query.kept_values(store) if req.breakdown is not None else None
-    statement = (
-        "SELECT pvalue, actor, furthest, first_timestamp, credited_times FROM ("
-        + query.actors_sql(kept)
-        + ")"
-    )
-    rows = (await store.query(statement, query.all_params())).rows
+    req, actors, params = entered
+    statement = f"SELECT pvalue, actor, furthest, first_timestamp, credited_times FROM ({actors})"
+    rows = (await store.query(statement, params)).rows
     out: dict = {}
     for value, actor, furthest, first, times in rows:
         key = None if req.breakdown is None else _pyvalue(value)
@@ -666,4 +693,4 @@ def _from_micros(value: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
 
 
-__all__ = ["ValidationError", "compute_funnel", "funnel_actors", "PERSON"]
+__all__ = ["ValidationError", "compute_funnel", "entered_actors", "funnel_actors", "PERSON"]

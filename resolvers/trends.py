@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sql
 from gateway.errors import ValidationError
+from resolvers.actors import people_url
 from resolvers.dates import DateRange, bucket_start, date_range, zone
 from resolvers.properties import parse_properties
 from resolvers.trends_filter import (
@@ -834,22 +833,12 @@ def _request_echo(req: _Request, period: Period, insight: str) -> dict:
             "date_to": period.date_to.isoformat()}  # fmt: skip
 
 
-# The persons endpoints page with `limit`/`offset`; the insight's own (a breakdown offset) and
-# per-request switches do not travel in the URLs.
-_NOT_IN_URLS = frozenset({"limit", "offset", "refresh", "format", "personal_api_key"})
-
-
-def _persons_url(req: _Request, flt: dict, path: str = "persons/trends",
+def _persons_url(req: _Request, flt: dict, kind: str = "trends",
                  extra: dict | None = None) -> str:  # fmt: skip
-    """The insight's filter with the data point's keys over it, as PostHog encodes it (lists
-    and objects as JSON). A trends point also carries the insight's resolved range, so the
-    persons endpoint counts exactly the events the point counted (the bucket may reach past
-    the range's ends, and "Other" needs the range's top values)."""
-    params = {k: v for k, v in req.tf.raw.items() if k not in _NOT_IN_URLS}
-    params.update(flt)
-    params.update(extra or {})
-    query = urlencode({k: url_value(v) for k, v in params.items() if v is not None})
-    return f"api/projects/{req.project['id']}/{path}/?{query}"
+    """The point's filter over the insight's; a trends point also carries the insight's
+    resolved range, so the persons endpoint counts exactly the events the point counted (a
+    bucket may reach past the range's ends, and "Other" needs the range's top values)."""
+    return people_url(req.project["id"], kind, req.tf.raw, {**flt, **(extra or {})})
 
 
 def _point_keys(req: _Request, series: Series, period: Period) -> dict:
@@ -858,14 +847,6 @@ def _point_keys(req: _Request, series: Series, period: Period) -> dict:
     return {"entity_index": req.tf.series.index(series),
             "insight_date_from": period.date_from.isoformat(),
             "insight_date_to": period.date_to.isoformat()}  # fmt: skip
-
-
-def url_value(value) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _persons_filter(req: _Request, part: Part) -> dict:
@@ -1036,7 +1017,7 @@ async def _sticky_item(req: _Request, series: Series, period: Period) -> dict:
     urls = []
     for k in range(1, points + 1):
         flt = {**base, "stickiness_days": k}
-        url = _persons_url(req, flt, "persons/stickiness",
+        url = _persons_url(req, flt, "stickiness",
                            {"entity_index": req.tf.series.index(series)})  # fmt: skip
         urls.append({"filter": flt, "url": url})
     return {
@@ -1122,7 +1103,7 @@ async def _lifecycle(req: _Request) -> list[dict]:
             flt = {**base, "date_from": period.date_from.isoformat(),
                    "date_to": period.date_to.isoformat(), "target_date": b.isoformat(),
                    "lifecycle_type": status}  # fmt: skip
-            urls.append({"filter": flt, "url": _persons_url(req, flt, "persons/lifecycle")})
+            urls.append({"filter": flt, "url": _persons_url(req, flt, "lifecycle")})
         out.append({
             "action": series.echo, "label": f"{series.name} - {status}", "status": status,
             "count": float(sum(data)), "data": data, "labels": _labels(req, shown),

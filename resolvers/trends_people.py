@@ -85,15 +85,9 @@ async def _range(req: _Request, filters: dict, prefix: str = "") -> tuple[dateti
     return start or req.local(rng.date_from), end or req.local(rng.date_to)
 
 
-async def trends_actors(
-    store,
-    project: dict,
-    filters: dict,
-    *,
-    now: datetime,
-    actions: dict | None = None,
-    cohorts: dict | None = None,
-) -> ActorPage:
+async def trends_actors(store, project: dict, filters: dict, *, now: datetime,
+                       actions: dict | None = None,
+                       cohorts: dict | None = None) -> ActorPage:  # fmt: skip
     """The actors behind one trends point (§4.1): those with a matching event in the point's
     bucket (or range) and breakdown value — for weekly/monthly active, in its rolling window."""
     page = page_of(filters)

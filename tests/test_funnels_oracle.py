@@ -160,6 +160,9 @@ def strip(value):
     return value
 
 
+PEOPLE_URLS = {"converted_people_url", "dropped_people_url"}
+
+
 def same(got, want, path: str = "result") -> None:
     """Equal, floats up to rounding (sums in another order)."""
     if isinstance(want, float) and isinstance(got, int | float) and not isinstance(got, bool):
@@ -167,7 +170,9 @@ def same(got, want, path: str = "result") -> None:
             raise AssertionError(f"{path}: {got} != {want}")
         return
     if isinstance(want, dict):
-        assert isinstance(got, dict) and set(got) == set(want), (path, got, want)
+        # people URLs are the engine's alone (the oracle emits none; tests/test_people_funnels.py
+        # follows them)
+        assert isinstance(got, dict) and set(got) - PEOPLE_URLS == set(want), (path, got, want)
         for key in want:
             same(got[key], want[key], f"{path}.{key}")
         return
