@@ -96,12 +96,17 @@ async def actors_page(
     bound = {**params, "project_id": project_id, "page_size": page.limit,
              "page_start": page.offset}  # fmt: skip
     rows = (await store.query(statement, bound)).rows
-    found = [(row[0], dict(zip(extras, row[1:-1], strict=True))) for row in rows]
-    actors = await serialise(store, project_id, [actor for actor, _ in found], group_index)
-    return ActorPage(
-        total=int(rows[0][-1]) if rows else 0,
-        rows=[{"actor": actors[a], **extra} for a, extra in found if a in actors],
-    )
+    found = [{"actor": row[0], **dict(zip(extras, row[1:-1], strict=True))} for row in rows]
+    return await serialised(store, project_id, int(rows[0][-1]) if rows else 0, found,
+                            group_index)  # fmt: skip
+
+
+async def serialised(store, project_id: int, total: int, rows: list[dict],
+                     group_index: int | None = None) -> ActorPage:  # fmt: skip
+    """A page already cut (rows {"actor": id, **extras}) with each actor serialised."""
+    actors = await serialise(store, project_id, [row["actor"] for row in rows], group_index)
+    return ActorPage(total, [{**row, "actor": actors[row["actor"]]} for row in rows
+                             if row["actor"] in actors])  # fmt: skip
 
 
 async def serialise(store, project_id: int, actors: list[str],

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sql
 from gateway.errors import ValidationError
+from resolvers.actors import people_url
 from resolvers.dates import bucket_start, next_bucket, zone
 from resolvers.properties import parse_properties
 from resolvers.where import Context, Params, compile_entity, compile_filter, event_property_text
@@ -371,8 +372,9 @@ async def compute_retention(
     actions: dict[int, dict] | None = None,
     cohorts: dict[int, dict] | None = None,
 ) -> list[dict]:
-    """PostHog's retention `result` rows (A5; A6 with breakdowns). Cells carry `count` and
-    `people` (always empty); building `people_url`s is the API layer's job."""
+    """PostHog's retention `result` rows (A5; A6 with breakdowns). Cells carry `count`,
+    `people` (always empty) and, when someone is behind them, a `people_url` (relative: the
+    REST layer makes it absolute)."""
     prepared = _prepare(project, filters, now, actions, cohorts)
     request, window = prepared.request, prepared.window
     n = request.total_intervals
@@ -382,31 +384,50 @@ async def compute_retention(
         await store.query(query.replace("__KEY__", key), {**prepared.params, "intervals": n})
     ).rows
     tz = zone(project.get("timezone") or "UTC")
+    urls = _PeopleUrls(int(project["id"]), filters)
     if request.breakdowns is not None:
         counts: dict[tuple, dict[int, int]] = {}
         for _, values, interval, actors in rows:
             counts.setdefault(tuple(values), {})[interval] = actors
         return [
             {
-                "values": [_cell(counts[value].get(k, 0)) for k in range(n)],
+                "values": [urls.cell(counts[value].get(k, 0), list(value), k) for k in range(n)],
                 "label": "::".join(value),
                 "breakdown_values": list(value),
+                "people_url": urls.row(list(value)),
             }
             for value in sorted(counts)
         ]
     grid = {(period, interval): actors for period, _, interval, actors in rows}
     return [
         {
-            "values": [_cell(grid.get((c, k), 0)) for k in range(n - c)],
+            "values": [urls.cell(grid.get((c, k), 0), [c], k) for k in range(n - c)],
             "label": f"{request.period} {c}",
             "date": serialise_datetime(window.starts[c], tz),
+            "people_url": urls.row([c]),
         }
         for c in range(n)
     ]
 
 
-def _cell(count: int) -> dict:
-    return {"count": count, "people": []}
+@dataclass(frozen=True)
+class _PeopleUrls:
+    """A5: the row's URL lists its cohort; a cell's (only a cell with people: PostHog adds
+    none to zero-filled cells) its cohort and interval."""
+
+    project_id: int
+    filters: dict
+
+    def row(self, cohort: list) -> str:
+        point = {"display": "ActionsTable", "breakdown_values": cohort}
+        return people_url(self.project_id, "retention", self.filters, point)
+
+    def cell(self, count: int, cohort: list, interval: int) -> dict:
+        if not count:
+            return {"count": 0, "people": []}
+        point = {"breakdown_values": cohort, "selected_interval": interval}
+        url = people_url(self.project_id, "retention", self.filters, point)
+        return {"count": count, "people": [], "people_url": url}
 
 
 async def retention_people(
@@ -420,8 +441,8 @@ async def retention_people(
 ) -> dict:
     """The actors behind a cohort (A7): `breakdown_values` picks the cohort (`[c]`, or the
     breakdown value list); without it the cohort is `selected_interval`, which never filters
-    by period. Returns {"results": [{"actor", "appearances"}], "total": raw actor count};
-    actors are person uuids, or group keys when aggregating by group."""
+    by period. Returns {"results": [{"actor", "appearances"}], "total": raw actor count,
+    "group_type_index"}; actors are person uuids, or group keys when aggregating by group."""
     prepared = _prepare(project, filters, now, actions, cohorts)
     request = prepared.request
     n = request.total_intervals
@@ -465,4 +486,5 @@ async def retention_people(
             {"actor": actor, "appearances": list(appearances)} for actor, appearances, _ in rows
         ],  # fmt: skip
         "total": rows[0][2] if rows else 0,
+        "group_type_index": request.group_type_index,
     }
