@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from gateway import admin, graphiql, rest
+from gateway import admin, graphiql, rest, rest_people
 from gateway.auth import authenticate, presented_key, project_for
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
@@ -252,6 +252,7 @@ def create_app(
         Route("/api/schema", schema_endpoint),
         Route("/api/schema/", schema_endpoint),
         Route("/_admin/command", admin_command, methods=["POST"]),
+        *rest_people.routes(),
         *rest.routes(),
         *graphiql.routes(),
         Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),

@@ -262,7 +262,49 @@ ERROR = closed({
     "code": STR, "detail": STR, "attr": nullable(STR),
 }, description="PostHog's error shape")  # fmt: skip
 
+# -- the people behind a data point (gateway/rest_people.py) -----------------------------------
+
+ACTOR_CREATED = {**nullable(STR), "description": "when first seen, ISO 8601"}
+PERSON_ACTOR = closed({
+    "type": {"type": "string", "enum": ["person"]}, "id": STR, "uuid": STR,
+    "distinct_ids": array(STR), "properties": OBJECT, "created_at": ACTOR_CREATED,
+    "is_identified": BOOL, "name": STR,
+})  # fmt: skip
+GROUP_ACTOR = closed({
+    "type": {"type": "string", "enum": ["group"]}, "id": STR, "group_key": STR,
+    "group_type_index": {"type": "integer", "minimum": 0, "maximum": 4},
+    "group_properties": OBJECT, "created_at": ACTOR_CREATED,
+}, description="an actor when the insight aggregates by a group type")  # fmt: skip
+ACTOR = {"oneOf": [ref("PersonActor"), ref("GroupActor")]}
+COUNT = {"type": "integer", "minimum": 0}
+PEOPLE_PAGE = closed({
+    "results": array(closed({"people": array(ACTOR), "count": COUNT}), minItems=1, maxItems=1),
+    "next": URL, "previous": URL, "initial": URL, "missing_persons": COUNT,
+    "is_cached": BOOL, "last_refresh": nullable(DATETIME),
+}, description="one page of the actors behind a data point")  # fmt: skip
+RETENTION_PEOPLE = closed({
+    "result": array(closed({"person": ACTOR, "appearances": array(
+        {"type": "integer", "enum": [0, 1]})})),
+    "next": URL, "previous": URL, "missing_persons": COUNT,
+}, description="one page of a retention cohort's actors, most appearances first")  # fmt: skip
+_ENTITY_KEYS = [("entity_id", STR), ("entity_type", STR), ("entity_math", STR),
+                ("entity_index", INT32), ("date_from", STR), ("date_to", STR)]  # fmt: skip
+PEOPLE_KEYS = {
+    "trends": [*_ENTITY_KEYS, ("entity_order", INT32), ("breakdown_value", STR),
+               ("insight_date_from", STR), ("insight_date_to", STR)],
+    "stickiness": [*_ENTITY_KEYS, ("stickiness_days", INT32)],
+    "lifecycle": [("target_date", STR), ("date_from", STR), ("date_to", STR), (
+        "lifecycle_type", {"type": "string", "enum": ["new", "returning", "resurrecting",
+                                                      "dormant"]})],
+    "funnel": [("funnel_step", INT32), ("funnel_custom_steps", STR),
+               ("funnel_step_breakdown", STR)],
+    "retention": [("selected_interval", INT32), ("breakdown_values", STR)],
+    "path": [("path_start_key", STR), ("path_end_key", STR), ("path_dropoff_key", STR)],
+}  # fmt: skip
+
 SCHEMAS = {
+    "PersonActor": PERSON_ACTOR, "GroupActor": GROUP_ACTOR, "PeoplePage": PEOPLE_PAGE,
+    "RetentionPeople": RETENTION_PEOPLE,
     "Error": ERROR, "User": USER, "Insight": closed(INSIGHT_FIELDS),
     "InsightInDashboard": closed({**INSIGHT_FIELDS, **TILE_FIELDS}, optional=tuple(TILE_FIELDS)),
     "InsightInput": INSIGHT_INPUT, "InsightPage": limit_offset_page("Insight"),
@@ -494,6 +536,25 @@ def _computed(kind: str, what: str) -> dict[str, dict]:
             errors=errors,
         ),  # fmt: skip
     }
+
+
+def _people_paths(base: str) -> dict:
+    """The persons paths a data point's URL names, per insight kind, and PostHog's legacy
+    `/api/person/<kind>/` spelling (the key's first project)."""
+    out = {}
+    for kind, keys in PEOPLE_KEYS.items():
+        schema = "RetentionPeople" if kind == "retention" else "PeoplePage"
+        params = [p("format"), p("limit"), p("offset"), *COMPUTED_QUERY,
+                  *(query(name, value) for name, value in keys)]  # fmt: skip
+        for path, prefix in ((f"{base}/persons/{kind}/", "persons"), (f"/api/person/{kind}/",
+                                                                     "person")):  # fmt: skip
+            out[path] = {method: operation(
+                f"{prefix}_{kind}_{'retrieve' if method == 'get' else 'create'}",
+                f"The actors behind one {kind} data point", "persons", "person:read",
+                {"200": ok("a page of actors", schema)}, parameters=params,
+                body="Filters" if method == "post" else None,
+                project=prefix == "persons") for method in ("get", "post")}  # fmt: skip
+    return out
 
 
 def paths() -> dict:
@@ -789,6 +850,7 @@ def paths() -> dict:
             },  # fmt: skip
         },
     }
+    out.update(_people_paths(base))
     return out
 
 
@@ -809,7 +871,8 @@ def _document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"PersonalAPIKey": []}, {"PersonalAPIKeyQuery": []}],
         "tags": [{"name": n} for n in
-                 ("insights", "dashboards", "actions", "cohorts", "projects", "users", "schema")],
+                 ("insights", "dashboards", "actions", "cohorts", "persons", "projects", "users",
+                  "schema")],
         "paths": paths(),
         "components": {
             "securitySchemes": {

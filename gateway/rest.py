@@ -503,7 +503,24 @@ async def computed_insight(request: Request):
     if path == "trend" and (fmt == "csv" or (fmt is None and "text/csv" in request.headers.get(
             "accept", ""))):  # fmt: skip
         return trend_csv(data["result"] or [], applied)
+    absolute_people_urls(request, data["result"])
     return respond(request, {**data, "next": None})
+
+
+def absolute_people_urls(request: Request, result) -> None:
+    """PostHog sends funnel steps' and retention cells' people URLs absolute; the engines
+    (which know no host) write them relative to the API's root."""
+    base = str(request.base_url)
+    for item in result if isinstance(result, list) else []:
+        if isinstance(item, list):
+            absolute_people_urls(request, item)
+        elif isinstance(item, dict):
+            for key in ("converted_people_url", "dropped_people_url"):
+                if isinstance(item.get(key), str) and item[key].startswith("api/"):
+                    item[key] = base + item[key]
+            for cell in item.get("values") or []:
+                if isinstance(cell, dict) and str(cell.get("people_url", "")).startswith("api/"):
+                    cell["people_url"] = base + cell["people_url"]
 
 
 def trend_csv(series: list[dict], filters: dict) -> Response:
@@ -528,8 +545,11 @@ def _both(path: str, endpoint, methods: list[str]) -> list[Route]:
     return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
 
 
-class InsightKindConvertor(Convertor):
-    regex = "trend|funnel|retention|path"
+class Choice(Convertor):
+    """A path segment from a closed list of words."""
+
+    def __init__(self, *words: str):
+        self.regex = "|".join(words)
 
     def convert(self, value: str) -> str:
         return value
@@ -538,7 +558,7 @@ class InsightKindConvertor(Convertor):
         return value
 
 
-register_url_convertor("insight_kind", InsightKindConvertor())
+register_url_convertor("insight_kind", Choice(*COMPUTED_PATHS))
 
 
 def routes() -> list[Route]:

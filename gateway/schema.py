@@ -30,6 +30,7 @@ from strawberry.types import Info
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
 from gateway.scalars import SCALAR_MAP, BigInt
+from gateway.schema_people import PeopleQueries
 from gateway.services import Services
 from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
@@ -489,7 +490,7 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
 
 
 @strawberry.type
-class Query:
+class Query(PeopleQueries):
     @strawberry.field
     async def insight(self, info: Info, project_id: str, id: BigInt | None = None,
                       short_id: str | None = None, from_dashboard: BigInt | None = None,

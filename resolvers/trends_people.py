@@ -41,6 +41,8 @@ def _series(req: _Request, filters: dict) -> Series:
     """The series a URL names by entity_type, entity_id (and entity_order when given);
     `entity_index` picks among look-alikes."""
     kind = filters.get("entity_type") or "events"
+    if kind not in ("events", "actions"):
+        raise ValidationError("entity_type must be events or actions", attr="entity_type")
     wanted = filters.get("entity_id")
     order = filters.get("entity_order")
     index = optional_int(filters.get("entity_index"), "entity_index")

@@ -161,6 +161,11 @@ def _served_api_routes() -> set[tuple[str, str]]:
         path = re.sub(r"\{(\w+):int\}", r"{\1}", route.path.rstrip("/") + "/")
         paths = [path.replace("{kind:insight_kind}", k) for k in ("trend", "funnel",
                                                                   "retention", "path")]  # fmt: skip
+        paths = [
+            path.replace("{kind:people_kind}", k)
+            for path in paths
+            for k in ("trends", "stickiness", "lifecycle", "funnel", "retention", "path")
+        ]
         for method in route.methods or ():
             if method != "HEAD":  # Starlette adds HEAD to every GET
                 served |= {(method, p) for p in set(paths)}

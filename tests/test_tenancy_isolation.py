@@ -45,6 +45,13 @@ ENDPOINTS = [
     ("GET", "/api/projects/{p}/cohorts/{cohort}/"),
     ("PATCH", "/api/projects/{p}/cohorts/{cohort}/"),
     ("GET", "/api/projects/{p}/cohorts/{cohort}/persons/"),
+    ("GET", "/api/projects/{p}/persons/trends/"), ("POST", "/api/projects/{p}/persons/trends/"),
+    ("GET", "/api/projects/{p}/persons/stickiness/?stickiness_days=1"),
+    ("GET", "/api/projects/{p}/persons/lifecycle/?target_date=2024-01-01&lifecycle_type=new"),
+    ("GET", "/api/projects/{p}/persons/funnel/?funnel_step=1"),
+    ("POST", "/api/projects/{p}/persons/funnel/"),
+    ("GET", "/api/projects/{p}/persons/retention/"), ("GET", "/api/projects/{p}/persons/path/"),
+    ("POST", "/api/projects/{p}/persons/path/"),
 ]  # fmt: skip
 
 
@@ -88,6 +95,11 @@ GRAPHQL = [
     'cohorts(projectId: "{p}") {{ count }}', 'cohort(projectId: "{p}", id: {cohort}) {{ id }}',
     'cohortPersons(projectId: "{p}", id: {cohort}) {{ count }}',
     'funnel(projectId: "{p}", filters: {{}}) {{ isCached }}',
+    *[f'{field}(projectId: "{{p}}", filters: {{{{}}}}, point: {{{{{point}}}}}) {{{{ count }}}}'
+      for field, point in (("trendsPeople", ""), ("stickinessPeople", "stickinessDays: 1"),
+                           ("lifecyclePeople", 'targetDate: "2024-01-01", lifecycleType: new'),
+                           ("funnelPeople", "funnelStep: 1"), ("retentionPeople", ""),
+                           ("pathPeople", ""))],
 ]  # fmt: skip
 
 
