@@ -326,6 +326,7 @@ async def insight_item(request: Request):
     insight = (await run(request, document, variables))["insight"]
     if variables["fromDashboard"] is None:  # tile fields only in a dashboard's context
         insight.pop("color"), insight.pop("layouts")
+    absolute_people_urls(request, insight.get("result"))
     return respond(request, insight)
 
 

@@ -122,8 +122,7 @@ async def serialise(store, project_id: int, actors: list[str],
 
 async def _persons(store, project_id: int, actors: list[str]) -> dict[str, dict]:
     ids = [str(uuid.UUID(a)) for a in actors]
-    statement = sql.load("actors/persons.sql").replace(
-        "__DISTINCT_IDS__", sql.load("persons/distinct_ids.sql"))  # fmt: skip
+    statement = sql.load("actors/persons.sql")
     rows = (await store.query(statement, {"project_id": project_id, "person_ids": ids})).rows
     out = {}
     for person_id, distinct_ids, created_at, identified, keys, values in rows:
