@@ -297,7 +297,8 @@ PEOPLE_KEYS = {
         "lifecycle_type", {"type": "string", "enum": ["new", "returning", "resurrecting",
                                                       "dormant"]})],
     "funnel": [("funnel_step", INT32), ("funnel_custom_steps", STR),
-               ("funnel_step_breakdown", STR)],
+               ("funnel_step_breakdown", STR), ("entrance_period_start", STR),
+               ("drop_off", {"type": "string", "enum": ["true", "false"]})],
     "retention": [("selected_interval", INT32), ("breakdown_values", STR)],
     "path": [("path_start_key", STR), ("path_end_key", STR), ("path_dropoff_key", STR)],
 }  # fmt: skip

@@ -20,6 +20,7 @@ from gateway.rest import (
     Choice,
     _both,
     _limit_offset_page,
+    bool_param,
     int_param,
     page_url,
     request_filters,
@@ -41,6 +42,10 @@ def _text(value, attr: str) -> str:
 
 def _integer(value, attr: str) -> int:
     return int_param(str(value), attr)
+
+
+def _boolean(value, attr: str) -> bool | None:
+    return bool_param(str(value), attr)
 
 
 def _integers(value, attr: str) -> list[int]:
@@ -72,7 +77,8 @@ KINDS = {
         "target_date": _text, "lifecycle_type": _text, "date_from": _text, "date_to": _text}),
     "funnel": ("funnelPeople", "FunnelStep", {
         "funnel_step": _integer, "funnel_custom_steps": _integers,
-        "funnel_step_breakdown": _json}),
+        "funnel_step_breakdown": _json, "entrance_period_start": _text,
+        "drop_off": _boolean}),
     "retention": ("retentionPeople", "RetentionCell", {
         "selected_interval": _integer, "breakdown_values": _json}),
     "path": ("pathPeople", "PathNode", {

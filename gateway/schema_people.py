@@ -101,11 +101,20 @@ class LifecyclePoint:
     date_to: str | None = None
 
 
-@strawberry.input(description="A funnel step: k reached step k or further, -k dropped before k.")
+@strawberry.input(
+    description="A funnel step: k reached step k or further, -k dropped before k; or, in the "
+    "trends viz, one bucket's entrants (entrance_period_start, drop_off)."
+)
 class FunnelStep:
     funnel_step: int | None = None
     funnel_custom_steps: list[int] | None = None
     funnel_step_breakdown: JSON | None = None
+    entrance_period_start: str | None = strawberry.field(
+        default=None, description="trends viz: the bucket whose entrants are meant"
+    )
+    drop_off: bool | None = strawberry.field(
+        default=None, description="trends viz: those who dropped off instead of converting"
+    )
 
 
 @strawberry.input(description="A retention cohort (and the interval its appearances start at).")

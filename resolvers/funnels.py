@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import sql
 from gateway.errors import ValidationError
@@ -561,7 +562,8 @@ def _labels(bucket: datetime, interval: str, tz) -> tuple[str, str]:
 
 async def _trends_result(store, req, query, project, kept):
     buckets = query.range.buckets()
-    statement = template("trends.sql").replace("__ACTORS__", query.actors_sql(kept, True))
+    statement = (template("trends.sql").replace("__PERIODS__", template("trends_actors.sql"))
+                 .replace("__ACTORS__", query.actors_sql(kept, True)))  # fmt: skip
     extra = {
         "buckets": [_micros(b) for b in buckets],
         "from_step": req.from_step,
@@ -643,11 +645,12 @@ def _without_breakdown(req: FunnelRequest) -> FunnelRequest:
 
 async def entered_actors(store, project: dict, filters: dict, *, now: datetime,
                          actions: dict | None = None, cohorts: dict | None = None,
-                         ) -> tuple[FunnelRequest, str, dict] | None:  # fmt: skip
+                         ) -> Entered | None:  # fmt: skip
     """The funnel's per-actor result as SQL — one row per (breakdown value `pvalue`, `actor`)
-    that entered the funnel, with `furthest` (steps reached, 1-based) and the credited
-    attempt's times — with its bound parameters; None for a funnel without steps. Correlation,
-    people and paths read actors from here rather than computing a funnel of their own."""
+    that entered the funnel, with `furthest` (steps reached, 1-based), the credited attempt's
+    times and its `clean` attempts — with its bound parameters; None for a funnel without
+    steps. Correlation, people and paths read actors from here rather than computing a funnel
+    of their own."""
     actions = actions or {}
     req, query = await _prepare(store, project, filters, now, actions, cohorts)
     if req is None:
@@ -655,7 +658,23 @@ async def entered_actors(store, project: dict, filters: dict, *, now: datetime,
     if req.viz_type == "time_to_convert":
         query.req = req = _without_breakdown(req)
     kept = await query.kept_values(store) if req.breakdown is not None else None
-    return req, query.actors_sql(kept), query.all_params()
+    buckets = [_micros(b) for b in query.range.buckets()]
+    return Entered(req, query.actors_sql(kept), query.all_params({"buckets": buckets}))
+
+
+class Entered(NamedTuple):
+    req: FunnelRequest
+    actors_sql: str
+    params: dict  # `buckets`: the trends viz's bucket starts, for trends_actors.sql
+
+    def period_of(self, moment: datetime) -> int:
+        """The entrance period holding `moment`: its bucket's 1-based position (0: before the
+        first), as trends_actors.sql numbers them."""
+        return sum(1 for start in self.params["buckets"] if start <= _micros(moment))
+
+    def periods_sql(self) -> str:
+        """Per (pvalue, actor, entrance period) the most steps reached (trends viz)."""
+        return template("trends_actors.sql").replace("__ACTORS__", self.actors_sql)
 
 
 async def funnel_actors(

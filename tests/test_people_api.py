@@ -89,6 +89,12 @@ def test_funnel_steps_lead_to_converted_and_dropped_people(spyglass, shop):
             **RANGE, "events": '[{"id": "$pageview", "order": 0}, {"id": "buy", "order": 1}]',
             "funnel_step": 2}).json()  # fmt: skip
         assert legacy["results"][0]["count"] == 6  # the key's (only) project
+        trends = {**RANGE, "events": '[{"id": "$pageview", "order": 0}, {"id": "buy", "order": 1}]',
+                  "funnel_viz_type": "trends", "entrance_period_start": "2024-03-01"}  # fmt: skip
+        path = f"/api/projects/{shop['id']}/persons/funnel/"
+        converted = c.get(path, params={**trends, "drop_off": "false"}).json()
+        dropped = c.get(path, params={**trends, "drop_off": "true"}).json()
+        assert converted["results"][0]["count"] == dropped["results"][0]["count"] == 6
 
 
 def test_retention_cells_lead_to_their_cohorts(spyglass, shop):
