@@ -576,20 +576,7 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
     unbroken.tf = replace(req.tf, breakdown=None)
     parts = []
     for cohort_id in req.tf.breakdown.cohorts:
-        if cohort_id == "all":
-            member_series, label = series, "all users"
-        else:
-            cohort = req.cohorts.get(cohort_id)
-            if cohort is None:
-                raise ValidationError(f"breakdown: unknown cohort id {cohort_id}",
-                                      attr="breakdown")  # fmt: skip
-            member = {"type": "cohort", "key": "id", "value": cohort_id}
-            own = series.entity.get("properties") or []
-            properties = [*own, member] if isinstance(own, list) else {
-                "type": "AND", "values": [own, member]}  # fmt: skip
-            entity = {**series.entity, "properties": properties}
-            member_series = replace(series, entity=entity)
-            label = cohort.get("name") or str(cohort_id)
+        member_series, label = cohort_series(req, series, cohort_id)
         rows = await _series_rows(unbroken, member_series, period, None, False)
         if series.math in ACTIVE_MATHS:
             exists = await _has_events(unbroken, member_series, period)
@@ -603,6 +590,21 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
     multiple = len(req.tf.series) > 1
     parts.sort(key=lambda p: (p.value != "all", -p.rank_value, _label(p, multiple)))
     return parts
+
+
+def cohort_series(req: _Request, series: Series, cohort_id) -> tuple[Series, str]:
+    """The series narrowed to a cohort's members now (`all`: everyone), and its label."""
+    if cohort_id == "all":
+        return series, "all users"
+    cohort = req.cohorts.get(cohort_id)
+    if cohort is None:
+        raise ValidationError(f"breakdown: unknown cohort id {cohort_id}", attr="breakdown")
+    member = {"type": "cohort", "key": "id", "value": cohort_id}
+    own = series.entity.get("properties") or []
+    properties = [*own, member] if isinstance(own, list) else {
+        "type": "AND", "values": [own, member]}  # fmt: skip
+    entity = {**series.entity, "properties": properties}
+    return replace(series, entity=entity), cohort.get("name") or str(cohort_id)
 
 
 async def _histogram_parts(req: _Request, series: Series, period: Period) -> list[Part]:

@@ -10,6 +10,7 @@ are exactly the ones its number counts.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from gateway.errors import ValidationError
@@ -22,6 +23,7 @@ from resolvers.trends import (
     _Request,
     _top_values,
     _wall_shift,
+    cohort_series,
     lifecycle_statuses_sql,
     sticky_actors_sql,
     sticky_group,
@@ -105,22 +107,40 @@ async def trends_actors(store, project: dict, filters: dict, *, now: datetime,
     window, condition = _window(req, series, period, point_from, point_to, params)
     group = series.group_index if series.math in ACTIVE_MATHS else series.actor_group
     bd = req.tf.breakdown
-    events = req.events_sql(series, params, window, actor_group=group, breakdown=bd)
-    value_sql = req.breakdown_value_sql(bd)
     raw_value = filters.get("breakdown_value")
+    if bd is not None and bd.type == "cohort":  # §4.4.7: the cohort's members, no breakdown
+        if raw_value not in (None, ""):
+            cohort = raw_value if raw_value == "all" else optional_int(raw_value, "breakdown_value")
+            series, _ = cohort_series(req, series, cohort)
+        bd = None
+    events = req.events_sql(series, params, window, actor_group=group, breakdown=bd)
     if bd is not None and raw_value not in (None, ""):
-        if raw_value == OTHER_VALUE:
-            kept, _ = await _top_values(req, series, period)
-            kind = "Array(Int64)" if bd.numeric else "Array(String)"
-            condition += f" AND NOT has({params.bind(list(kept), kind)}, {value_sql})"
-        elif bd.numeric:
-            number = optional_int(raw_value, "breakdown_value")
-            condition += f" AND {value_sql} = {params.bind(number, 'Int64')}"
-        else:
-            condition += f" AND {value_sql} = {params.bind(str(raw_value), 'String')}"
+        condition += " AND " + await _value_condition(req, series, period, str(raw_value), params)
     members = f"SELECT actor FROM ({events}) WHERE {condition}"
     return await actors_page(store, project["id"], members, req.base_params(params), page,
                              group_index=group)  # fmt: skip
+
+
+async def _value_condition(req: _Request, series: Series, period: Period, value: str,
+                           params: Params) -> str:  # fmt: skip
+    """The events of one breakdown value: a histogram bin (§4.4.9), "Other" (every value
+    outside the range's top values), or the value itself."""
+    bd = req.tf.breakdown
+    if bd.bins:
+        bounds = re.fullmatch(r"\[(-?[0-9.e+-]+),(-?[0-9.e+-]+)\]", value)
+        if bounds is None:
+            return "0"  # "[nan,nan]": no numeric value, nobody
+        number = "toFloat64OrNull(raw_value)"
+        low, high = (params.bind(float(b), "Float64") for b in bounds.groups())
+        return f"{number} >= {low} AND {number} < {high}"
+    value_sql = req.breakdown_value_sql(bd, params)
+    if value == OTHER_VALUE:
+        kept, _ = await _top_values(req, series, period)
+        kind = "Array(Int64)" if bd.numeric else "Array(String)"
+        return f"NOT has({params.bind(list(kept), kind)}, {value_sql})"
+    if bd.numeric:
+        return f"{value_sql} = {params.bind(optional_int(value, 'breakdown_value'), 'Int64')}"
+    return f"{value_sql} = {params.bind(value, 'String')}"
 
 
 def _window(

@@ -11,6 +11,7 @@ k-day value, lifecycle people to the status's bar.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -43,7 +44,8 @@ POINTS_PER_EXAMPLE = 6  # the points followed per example keep the module's runt
 def follow(spyglass, ds, url: str, engine) -> list[dict]:
     filters = dict(parse_qsl(urlsplit(url).query))
     page = spyglass.run(engine(spyglass.services.store, ds.project, {**filters, "limit": 10_000},
-                               now=ds.world.now, actions=ds.actions))  # fmt: skip
+                               now=ds.world.now, actions=ds.actions,
+                               cohorts=ds.cohorts))  # fmt: skip
     ids = [row["actor"]["id"] for row in page.rows]
     assert len(ids) == len(set(ids)) == page.total, url
     return page.rows
@@ -72,7 +74,7 @@ def point_request(draw, base):
     request["actions" if ent.get("type") == "actions" else "events"] = [ent]
     request["display"] = draw(st.sampled_from(["ActionsLineGraph", "ActionsLineGraphCumulative",
                                                "ActionsTable", "ActionsLineGraph"]))  # fmt: skip
-    if draw(st.booleans()):
+    if draw(st.integers(0, 2)) > 0:
         request.update(draw(st.sampled_from(BREAKDOWNS)))
         request["breakdown_limit"] = draw(st.integers(1, 3))
     if draw(st.integers(0, 5)) == 0:
@@ -80,24 +82,31 @@ def point_request(draw, base):
     return request
 
 
-@settings(SLOW, max_examples=40)
+@settings(SLOW, max_examples=int(os.environ.get("SPYGLASS_PEOPLE_EXAMPLES", "40")))
 @given(data=st.data(), which=EVERY_DATASET)
 def test_trends_people_count_to_the_point(spyglass, datasets, data, which):
     ds = datasets[which]
     request = data.draw(point_request(SEASONS[ds.name.split("/")[0]]))
+    if request.get("breakdown") == "COHORTS":  # as test_trends_oracle.py draws them
+        choices = st.sampled_from(["all", *sorted(ds.cohorts)])
+        request["breakdown"] = data.draw(st.lists(choices, min_size=1, max_size=3, unique=True))
     ent = (request.get("events") or request.get("actions"))[0]
     math = ent.get("math") or "total"
     cumulative = request["display"] == "ActionsLineGraphCumulative"
     if cumulative and math in ("weekly_active", "monthly_active"):
         return  # a running sum of rolling windows counts nobody in particular
+    counted = _counted(request)
+    counted_math = (counted.get("events") or counted.get("actions"))[0]["math"]
     if math in COUNTING:
         expected = oracle.trends(request, ds.world)
-    elif "breakdown" in request and math not in RANKED_BY_EVENTS:
-        return  # the counting variant could keep other breakdown values
+    elif "breakdown" in request and (math not in RANKED_BY_EVENTS
+                                     or counted_math == "unique_group"):  # fmt: skip
+        return  # the counting variant could rank, and keep, other breakdown values
     else:
-        expected = oracle.trends(_counted(request), ds.world)
+        expected = oracle.trends(counted, ds.world)
     got = spyglass.run(compute_trends(spyglass.services.store, ds.project, request,
-                                      now=ds.world.now, actions=ds.actions))  # fmt: skip
+                                      now=ds.world.now, actions=ds.actions,
+                                      cohorts=ds.cohorts))  # fmt: skip
     want = {_key(item): item for item in expected}
     points = []
     for item in got:
@@ -111,17 +120,21 @@ def test_trends_people_count_to_the_point(spyglass, datasets, data, which):
     for url, value in chosen:
         people = follow(spyglass, ds, url, trends_actors)
         assert len(people) == value, (url, value)
-        if OTHER_VALUE in url:
+        if dict(parse_qsl(urlsplit(url).query)).get("breakdown_value") == OTHER_VALUE:
             event("Other followed")
         event("people: " + ("none" if not people else "1-4" if len(people) < 5 else "5+"))
     event(f"math: {math}")
+    if "breakdown" in request:
+        kind = request.get("breakdown_type", "event")
+        event(f"breakdown: {'histogram' if 'breakdown_histogram_bin_count' in request else kind}")
 
 
 def engine_and_oracle(spyglass, ds, request: dict) -> list[tuple[dict, dict]]:
     """The engine's items (for their URLs) beside the oracle's (for their values), in the
     order both give: series, then compare."""
     got = spyglass.run(compute_trends(spyglass.services.store, ds.project, request,
-                                      now=ds.world.now, actions=ds.actions))  # fmt: skip
+                                      now=ds.world.now, actions=ds.actions,
+                                      cohorts=ds.cohorts))  # fmt: skip
     return list(zip(got, oracle.trends(request, ds.world), strict=True))
 
 
@@ -146,7 +159,8 @@ def test_a_point_over_http_pages_its_people(spyglass, datasets):
     request = {"events": [{"id": "$pageview", "math": "dau"}], "date_from": "-30d",
                "display": "ActionsTable"}  # fmt: skip
     got = spyglass.run(compute_trends(spyglass.services.store, ds.project, request,
-                                      now=ds.world.now, actions=ds.actions))  # fmt: skip
+                                      now=ds.world.now, actions=ds.actions,
+                                      cohorts=ds.cohorts))  # fmt: skip
     url = got[0]["persons"]["url"]
     assert url.startswith(f"api/projects/{ds.project['id']}/persons/trends/?")
     everyone = follow(spyglass, ds, url, trends_actors)
