@@ -10,6 +10,7 @@ are exactly the ones its number counts.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -134,6 +135,8 @@ async def _value_condition(req: _Request, series: Series, period: Period, value:
         low, high = (params.bind(float(b), "Float64") for b in bounds.groups())
         return f"{number} >= {low} AND {number} < {high}"
     value_sql = req.breakdown_value_sql(bd, params)
+    if bd.multiple:  # the URL carries the parts as a JSON list
+        return await _parts_condition(req, series, period, value, value_sql, params)
     if value == OTHER_VALUE:
         kept, _ = await _top_values(req, series, period)
         kind = "Array(Int64)" if bd.numeric else "Array(String)"
@@ -141,6 +144,23 @@ async def _value_condition(req: _Request, series: Series, period: Period, value:
     if bd.numeric:
         return f"{value_sql} = {params.bind(optional_int(value, 'breakdown_value'), 'Int64')}"
     return f"{value_sql} = {params.bind(value, 'String')}"
+
+
+async def _parts_condition(req: _Request, series: Series, period: Period, value: str,
+                           value_sql: str, params: Params) -> str:  # fmt: skip
+    try:
+        parts = json.loads(value)
+    except ValueError:
+        parts = None
+    if not isinstance(parts, list):
+        raise ValidationError("breakdown_value must be a JSON list with multiple breakdowns",
+                              attr="breakdown_value")  # fmt: skip
+    parts = [str(part) for part in parts]
+    if parts and all(part == OTHER_VALUE for part in parts):
+        kept, _ = await _top_values(req, series, period)
+        listed = params.bind([list(v) for v in kept], "Array(Array(String))")
+        return f"NOT has({listed}, {value_sql})"
+    return f"{value_sql} = {params.bind(parts, 'Array(String)')}"
 
 
 def _window(

@@ -99,7 +99,7 @@ def test_trends_people_count_to_the_point(spyglass, datasets, data, which):
     counted_math = (counted.get("events") or counted.get("actions"))[0]["math"]
     if math in COUNTING:
         expected = oracle.trends(request, ds.world)
-    elif "breakdown" in request and (math not in RANKED_BY_EVENTS
+    elif ("breakdown" in request or "breakdowns" in request) and (math not in RANKED_BY_EVENTS
                                      or counted_math == "unique_group"):  # fmt: skip
         return  # the counting variant could rank, and keep, other breakdown values
     else:
@@ -124,7 +124,9 @@ def test_trends_people_count_to_the_point(spyglass, datasets, data, which):
             event("Other followed")
         event("people: " + ("none" if not people else "1-4" if len(people) < 5 else "5+"))
     event(f"math: {math}")
-    if "breakdown" in request:
+    if "breakdowns" in request:
+        event("breakdown: multiple")
+    elif "breakdown" in request:
         kind = request.get("breakdown_type", "event")
         event(f"breakdown: {'histogram' if 'breakdown_histogram_bin_count' in request else kind}")
 
