@@ -29,6 +29,8 @@ from strawberry.types import Info
 
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
+from gateway.insight_fields import typed_kind_field
+from gateway.insight_results import ComputedInsight
 from gateway.scalars import SCALAR_MAP, BigInt
 from gateway.services import Services
 from resolvers.actions import Actions
@@ -292,15 +294,8 @@ class PersonPage:
 
 
 @strawberry.type
-class InsightResult:
-    """A computed insight in PostHog's envelope."""
-
-    result: JSON | None
-    last_refresh: datetime | None
-    is_cached: bool
-    timezone: str
-    filters_hash: str
-    filters: JSON
+class InsightResult(ComputedInsight):
+    """A computed insight in PostHog's envelope, its `result` as JSON."""
 
 
 def result_type(envelope: dict) -> InsightResult:
@@ -550,9 +545,9 @@ class Query:
                              refresh: JSON | None = None) -> InsightResult:  # fmt: skip
         return await computed(info, project_id, filters, None, refresh)
 
-    trends: InsightResult = kind_field("TRENDS")
-    stickiness: InsightResult = kind_field("STICKINESS")
-    lifecycle: InsightResult = kind_field("LIFECYCLE")
+    trends = typed_kind_field("TRENDS", computed, InsightResult)
+    stickiness = typed_kind_field("STICKINESS", computed, InsightResult)
+    lifecycle = typed_kind_field("LIFECYCLE", computed, InsightResult)
     funnel: InsightResult = kind_field("FUNNELS")
     retention: InsightResult = kind_field("RETENTION")
     paths: InsightResult = kind_field("PATHS")
