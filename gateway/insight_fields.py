@@ -12,7 +12,13 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from gateway.insight_inputs import TrendsFilterInput, chosen_filters
+from gateway.insight_inputs import (
+    FunnelsFilterInput,
+    PathsFilterInput,
+    RetentionFilterInput,
+    TrendsFilterInput,
+    chosen_filters,
+)
 from gateway.insight_results import LifecycleResult, StickinessResult, TrendsResult, retyped
 
 # kind → (its typed filter input, its typed result, or None for the plain JSON envelope)
@@ -20,6 +26,9 @@ TYPED_KINDS = {
     "TRENDS": (TrendsFilterInput, TrendsResult),
     "STICKINESS": (TrendsFilterInput, StickinessResult),
     "LIFECYCLE": (TrendsFilterInput, LifecycleResult),
+    "FUNNELS": (FunnelsFilterInput, None),
+    "RETENTION": (RetentionFilterInput, None),
+    "PATHS": (PathsFilterInput, None),
 }
 
 

@@ -133,6 +133,133 @@ class TrendsFilterInput:
     shown_as: ShownAs | None = strawberry.UNSET
 
 
+@strawberry.enum(description="How a funnel's steps must follow each other.")
+class FunnelOrderType(enum.Enum):
+    ORDERED = "ordered"
+    STRICT = "strict"
+    UNORDERED = "unordered"
+
+
+@strawberry.enum(description="Conversion by step, over time, or as time-to-convert bins.")
+class FunnelVizType(enum.Enum):
+    STEPS = "steps"
+    TRENDS = "trends"
+    TIME_TO_CONVERT = "time_to_convert"
+
+
+@strawberry.enum(description="The unit of a funnel's conversion window.")
+class WindowUnit(enum.Enum):
+    SECOND = "second"
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@strawberry.enum(description="Which event of a person's funnel gives its breakdown value.")
+class BreakdownAttributionType(enum.Enum):
+    FIRST_TOUCH = "first_touch"
+    LAST_TOUCH = "last_touch"
+    ALL_EVENTS = "all_events"
+    STEP = "step"
+
+
+@strawberry.input(description="An event no one may do between two funnel steps.")
+class ExclusionInput(EntityInput):
+    funnel_from_step: int
+    funnel_to_step: int
+
+
+@strawberry.input(description="A funnel filter: PostHog's filter keys in camelCase.")
+class FunnelsFilterInput:
+    events: list[EntityInput] | None = strawberry.UNSET
+    actions: list[EntityInput] | None = strawberry.UNSET
+    date_from: str | None = strawberry.UNSET
+    date_to: str | None = strawberry.UNSET
+    interval: Interval | None = strawberry.UNSET
+    funnel_window_interval: int | None = strawberry.UNSET
+    funnel_window_interval_unit: WindowUnit | None = strawberry.UNSET
+    funnel_window_days: int | None = strawberry.UNSET
+    funnel_order_type: FunnelOrderType | None = strawberry.UNSET
+    funnel_viz_type: FunnelVizType | None = strawberry.UNSET
+    funnel_from_step: int | None = strawberry.UNSET
+    funnel_to_step: int | None = strawberry.UNSET
+    bin_count: int | None = strawberry.UNSET
+    exclusions: list[ExclusionInput] | None = strawberry.UNSET
+    breakdown: JSON | None = strawberry.UNSET
+    breakdown_type: BreakdownType | None = strawberry.UNSET
+    breakdown_limit: int | None = strawberry.UNSET
+    breakdown_group_type_index: int | None = strawberry.UNSET
+    breakdown_normalize_url: bool | None = strawberry.UNSET
+    breakdown_attribution_type: BreakdownAttributionType | None = strawberry.UNSET
+    breakdown_attribution_value: int | None = strawberry.UNSET
+    breakdowns: list[BreakdownInput] | None = strawberry.UNSET
+    properties: JSON | None = strawberry.UNSET
+    filter_test_accounts: bool | None = strawberry.UNSET
+    aggregation_group_type_index: int | None = strawberry.UNSET
+
+
+@strawberry.enum(description="Retention's period, spelled as PostHog spells it (capitalised).")
+class RetentionPeriod(enum.Enum):
+    HOUR = "Hour"
+    DAY = "Day"
+    WEEK = "Week"
+    MONTH = "Month"
+
+
+@strawberry.enum(description="Recurring: every period a person is active in; first time: only "
+                 "from the first time a person did the target event.")  # fmt: skip
+class RetentionType(enum.Enum):
+    RETENTION_RECURRING = "retention_recurring"
+    RETENTION_FIRST_TIME = "retention_first_time"
+
+
+@strawberry.input(description="A retention filter: PostHog's filter keys in camelCase.")
+class RetentionFilterInput:
+    target_entity: EntityInput | None = strawberry.UNSET
+    returning_entity: EntityInput | None = strawberry.UNSET
+    retention_type: RetentionType | None = strawberry.UNSET
+    period: RetentionPeriod | None = strawberry.UNSET
+    total_intervals: int | None = strawberry.UNSET
+    date_from: str | None = strawberry.UNSET
+    date_to: str | None = strawberry.UNSET
+    breakdowns: list[BreakdownInput] | None = strawberry.UNSET
+    breakdown_type: BreakdownType | None = strawberry.UNSET
+    properties: JSON | None = strawberry.UNSET
+    filter_test_accounts: bool | None = strawberry.UNSET
+    aggregation_group_type_index: int | None = strawberry.UNSET
+
+
+@strawberry.enum(description="The kinds of event a path walks through.")
+class PathEventType(enum.Enum):
+    PAGEVIEW = "$pageview"
+    SCREEN = "$screen"
+    CUSTOM_EVENT = "custom_event"
+
+
+@strawberry.input(description="A paths filter: PostHog's filter keys in camelCase.")
+class PathsFilterInput:
+    include_event_types: list[PathEventType] | None = strawberry.UNSET
+    include_custom_events: list[str] | None = strawberry.UNSET
+    start_point: str | None = strawberry.UNSET
+    end_point: str | None = strawberry.UNSET
+    step_limit: int | None = strawberry.UNSET
+    edge_limit: int | None = strawberry.UNSET
+    min_edge_weight: int | None = strawberry.UNSET
+    max_edge_weight: int | None = strawberry.UNSET
+    path_groupings: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Wildcard patterns (`/product/*`) merging paths."
+    )
+    exclude_events: list[str] | None = strawberry.UNSET
+    path_replacements: bool | None = strawberry.UNSET
+    local_path_cleaning_filters: JSON | None = strawberry.UNSET
+    date_from: str | None = strawberry.UNSET
+    date_to: str | None = strawberry.UNSET
+    properties: JSON | None = strawberry.UNSET
+    filter_test_accounts: bool | None = strawberry.UNSET
+
+
 def posthog_filters(value):
     """A typed input → PostHog's filters: field names as keys, enums as their values, and only
     the fields the client gave (an explicit null stays: an entity's `id: null` means every

@@ -548,9 +548,9 @@ class Query:
     trends = typed_kind_field("TRENDS", computed, InsightResult)
     stickiness = typed_kind_field("STICKINESS", computed, InsightResult)
     lifecycle = typed_kind_field("LIFECYCLE", computed, InsightResult)
-    funnel: InsightResult = kind_field("FUNNELS")
-    retention: InsightResult = kind_field("RETENTION")
-    paths: InsightResult = kind_field("PATHS")
+    funnel = typed_kind_field("FUNNELS", computed, InsightResult)
+    retention = typed_kind_field("RETENTION", computed, InsightResult)
+    paths = typed_kind_field("PATHS", computed, InsightResult)
 
     @strawberry.field
     async def actions(self, info: Info, project_id: str, limit: int = 100,

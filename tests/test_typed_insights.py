@@ -28,11 +28,13 @@ TYPED_AND_JSON = """query ($p: String!, $f: TrendsFilterInput!, $j: JSON!) {
 
 @pytest.fixture
 def with_events(spyglass, tenant):
-    """Four people over four days: two browsers, an `amount` to sum, a `$signup` for formulas."""
+    """Four people over four days: two browsers, an `amount` to sum, pages for paths, a `$signup`
+    for formulas and funnels."""
     now = datetime.now(UTC)
     batch = [{"event": "$pageview" if i % 3 else "$signup", "distinct_id": f"u{i % 4}",
               "timestamp": (now - timedelta(days=i % 4, minutes=i)).isoformat(),
-              "properties": {"$browser": "Chrome" if i % 2 else "Safari", "amount": i}}
+              "properties": {"$browser": "Chrome" if i % 2 else "Safari", "amount": i,
+                             "$current_url": f"https://x.io/{i % 5}"}}
              for i in range(24)]  # fmt: skip
     r = httpx.post(f"{spyglass.url}/batch/", json={"api_key": tenant["token"], "batch": batch})
     assert r.status_code == 200
@@ -176,3 +178,49 @@ def test_posthog_filters_keeps_only_what_was_given():
         "interval": "week",
         "breakdowns": [{"property": "$browser", "normalize_url": True}],
     }
+
+
+# (field, its input type, typed filter as variables, the same filter as PostHog's JSON)
+OTHER_KINDS = [
+    ("funnel", "FunnelsFilterInput",
+     {"events": [{"id": "$pageview", "order": 0}, {"id": "$signup", "order": 1}],
+      "dateFrom": "-7d", "funnelWindowInterval": 2, "funnelWindowIntervalUnit": "DAY",
+      "funnelOrderType": "UNORDERED", "breakdown": "$browser", "breakdownType": "EVENT",
+      "breakdownAttributionType": "FIRST_TOUCH"},
+     {"events": [{"id": "$pageview", "order": 0}, {"id": "$signup", "order": 1}],
+      "date_from": "-7d", "funnel_window_interval": 2, "funnel_window_interval_unit": "day",
+      "funnel_order_type": "unordered", "breakdown": "$browser", "breakdown_type": "event",
+      "breakdown_attribution_type": "first_touch"}),
+    ("funnel", "FunnelsFilterInput",
+     {"events": [{"id": "$signup", "order": 0}, {"id": "$signup", "order": 1}],
+      "dateFrom": "-7d", "funnelVizType": "TIME_TO_CONVERT", "binCount": 3,
+      "exclusions": [{"id": "$pageview", "funnelFromStep": 0, "funnelToStep": 1}]},
+     {"events": [{"id": "$signup", "order": 0}, {"id": "$signup", "order": 1}],
+      "date_from": "-7d", "funnel_viz_type": "time_to_convert", "bin_count": 3,
+      "exclusions": [{"id": "$pageview", "funnel_from_step": 0, "funnel_to_step": 1}]}),
+    ("retention", "RetentionFilterInput",
+     {"targetEntity": {"id": "$signup", "type": "EVENTS"},
+      "returningEntity": {"id": "$pageview", "type": "EVENTS"}, "period": "DAY",
+      "totalIntervals": 4, "retentionType": "RETENTION_FIRST_TIME"},
+     {"target_entity": {"id": "$signup", "type": "events"},
+      "returning_entity": {"id": "$pageview", "type": "events"}, "period": "Day",
+      "total_intervals": 4, "retention_type": "retention_first_time"}),
+    ("paths", "PathsFilterInput",
+     {"includeEventTypes": ["PAGEVIEW"], "dateFrom": "-7d", "stepLimit": 3,
+      "excludeEvents": ["https://x.io/0"]},
+     {"include_event_types": ["$pageview"], "date_from": "-7d", "step_limit": 3,
+      "exclude_events": ["https://x.io/0"]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("field, input_type, typed, as_json", OTHER_KINDS)
+def test_funnel_retention_and_paths_take_typed_filters(spyglass, with_events, field, input_type,
+                                                       typed, as_json):  # fmt: skip
+    query = f"""query ($p: String!, $f: {input_type}!, $j: JSON!) {{
+      typed: {field}(projectId: $p, filter: $f, refresh: true) {{ result filtersHash }}
+      json: {field}(projectId: $p, filters: $j, refresh: true) {{ result filtersHash }} }}"""
+    body = gql(spyglass, with_events, query,
+               {"p": str(with_events["id"]), "f": typed, "j": as_json})  # fmt: skip
+    assert "errors" not in body, body
+    typed_result, json_result = body["data"]["typed"], body["data"]["json"]
+    assert typed_result == json_result and typed_result["result"]
