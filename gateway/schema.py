@@ -318,16 +318,6 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
     return result_type(envelope)
 
 
-def kind_field(kind: str):
-    """One GraphQL field per insight kind, all computed the same way."""
-
-    async def resolve(info: Info, project_id: str, filters: JSON,
-                      refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, kind, refresh)
-
-    return strawberry.field(resolver=resolve, description=f"A {kind.lower()} insight.")
-
-
 @strawberry.type
 class InsightPage:
     count: int

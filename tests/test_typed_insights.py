@@ -99,7 +99,7 @@ def test_the_numbers_are_the_events(spyglass, with_events):
     query = """query ($p: String!) { trends(projectId: $p, filter: {
         events: [{id: "$pageview"}, {id: "$signup", math: TOTAL}], dateFrom: "-7d",
         display: BoldNumber}) { series { label aggregatedValue } } }"""
-    body = gql(spyglass, with_events, query, {"p": str(with_events["id"])})
+    body = gql(spyglass, with_events, query, {"p": "@current"})  # as README's example
     assert body["data"]["trends"]["series"] == [
         {"label": "$pageview", "aggregatedValue": 16},
         {"label": "$signup", "aggregatedValue": 8},
