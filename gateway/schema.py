@@ -29,6 +29,7 @@ from strawberry.types import Info
 
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
+from gateway.input_errors import InputErrorFields
 from gateway.insight_fields import typed_kind_field
 from gateway.insight_results import ComputedInsight
 from gateway.scalars import SCALAR_MAP, BigInt
@@ -749,6 +750,7 @@ _COMMON = [
     lambda: ValidationCache(maxsize=256),
     lambda: MaskInternalErrors(should_mask_error=_keep_message),
     ErrorCodes,
+    InputErrorFields,
 ]
 # The public schema (/graphql) limits what a client may ask for.
 schema = strawberry.Schema(

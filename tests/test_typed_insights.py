@@ -149,8 +149,13 @@ def test_a_bad_enum_names_its_field(spyglass, tenant):
     inline = """query ($p: String!) { trends(projectId: $p,
                 filter: {events: [{id: "$pageview"}], interval: FORTNIGHT}) { isCached } }"""
     (error,) = errors_of(spyglass, tenant, inline)
-    assert "'FORTNIGHT' does not exist in 'Interval' enum" in error["message"]
-    assert error["extensions"]["code"] == "graphql_validation"
+    assert error["message"].startswith("filter.interval: Value 'FORTNIGHT' does not exist in "
+                                        "'Interval' enum")  # fmt: skip
+    assert error["extensions"] == {"code": "graphql_validation", "attr": "filter.interval"}
+    nested = inline.replace('id: "$pageview"}', 'id: "$pageview"}, {id: "x", math: WEEKLY}')
+    nested = nested.replace("FORTNIGHT", "WEEK")
+    (error,) = errors_of(spyglass, tenant, nested)
+    assert error["extensions"]["attr"] == "filter.events[1].math" and "'Math'" in error["message"]
     # Sent as variables (what clients do), the path to the field is named too.
     variables = """query ($p: String!, $f: TrendsFilterInput!) {
                    trends(projectId: $p, filter: $f) { isCached } }"""
