@@ -29,6 +29,9 @@ from strawberry.types import Info
 
 from gateway.auth import Caller, project_for
 from gateway.errors import SpyglassError, ValidationError
+from gateway.input_errors import InputErrorFields
+from gateway.insight_fields import typed_kind_field
+from gateway.insight_results import ComputedInsight
 from gateway.scalars import SCALAR_MAP, BigInt
 from gateway.schema_people import PeopleQueries
 from gateway.services import Services
@@ -293,15 +296,8 @@ class PersonPage:
 
 
 @strawberry.type
-class InsightResult:
-    """A computed insight in PostHog's envelope."""
-
-    result: JSON | None
-    last_refresh: datetime | None
-    is_cached: bool
-    timezone: str
-    filters_hash: str
-    filters: JSON
+class InsightResult(ComputedInsight):
+    """A computed insight in PostHog's envelope, its `result` as JSON."""
 
 
 def result_type(envelope: dict) -> InsightResult:
@@ -322,16 +318,6 @@ async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
     envelope = await compute(services, services.cache, project, filters, kind=kind,
                              refresh=refresh, actions=actions, cohorts=cohorts)  # fmt: skip
     return result_type(envelope)
-
-
-def kind_field(kind: str):
-    """One GraphQL field per insight kind, all computed the same way."""
-
-    async def resolve(info: Info, project_id: str, filters: JSON,
-                      refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, kind, refresh)
-
-    return strawberry.field(resolver=resolve, description=f"A {kind.lower()} insight.")
 
 
 @strawberry.type
@@ -551,12 +537,12 @@ class Query(PeopleQueries):
                              refresh: JSON | None = None) -> InsightResult:  # fmt: skip
         return await computed(info, project_id, filters, None, refresh)
 
-    trends: InsightResult = kind_field("TRENDS")
-    stickiness: InsightResult = kind_field("STICKINESS")
-    lifecycle: InsightResult = kind_field("LIFECYCLE")
-    funnel: InsightResult = kind_field("FUNNELS")
-    retention: InsightResult = kind_field("RETENTION")
-    paths: InsightResult = kind_field("PATHS")
+    trends = typed_kind_field("TRENDS", computed, InsightResult)
+    stickiness = typed_kind_field("STICKINESS", computed, InsightResult)
+    lifecycle = typed_kind_field("LIFECYCLE", computed, InsightResult)
+    funnel = typed_kind_field("FUNNELS", computed, InsightResult)
+    retention = typed_kind_field("RETENTION", computed, InsightResult)
+    paths = typed_kind_field("PATHS", computed, InsightResult)
 
     @strawberry.field
     async def actions(self, info: Info, project_id: str, limit: int = 100,
@@ -765,6 +751,7 @@ _COMMON = [
     lambda: ValidationCache(maxsize=256),
     lambda: MaskInternalErrors(should_mask_error=_keep_message),
     ErrorCodes,
+    InputErrorFields,
 ]
 # The public schema (/graphql) limits what a client may ask for.
 schema = strawberry.Schema(
