@@ -625,6 +625,23 @@ def _without_breakdown(req: FunnelRequest) -> FunnelRequest:
     return replace(req, breakdown=None)
 
 
+async def entered_actors(store, project: dict, filters: dict, *, now: datetime,
+                         actions: dict | None = None, cohorts: dict | None = None,
+                         ) -> tuple[FunnelRequest, str, dict] | None:  # fmt: skip
+    """The funnel's per-actor result as SQL — one row per (breakdown value `pvalue`, `actor`)
+    that entered the funnel, with `furthest` (steps reached, 1-based) and the credited
+    attempt's times — with its bound parameters; None for a funnel without steps. Correlation,
+    people and paths read actors from here rather than computing a funnel of their own."""
+    actions = actions or {}
+    req, query = await _prepare(store, project, filters, now, actions, cohorts)
+    if req is None:
+        return None
+    if req.viz_type == "time_to_convert":
+        query.req = req = _without_breakdown(req)
+    kept = await query.kept_values(store) if req.breakdown is not None else None
+    return req, query.actors_sql(kept), query.all_params()
+
+
 async def funnel_actors(
     store,
     project: dict,
@@ -637,19 +654,13 @@ async def funnel_actors(
     """Every actor who entered the funnel, per breakdown value (None without a breakdown):
     {value: {actor: (furthest step, first step time of the credited attempt, its step
     times)}}. Times are aware UTC datetimes."""
-    actions = actions or {}
-    req, query = await _prepare(store, project, filters, now, actions, cohorts)
-    if req is None:
+    entered = await entered_actors(store, project, filters, now=now, actions=actions,
+                                   cohorts=cohorts)  # fmt: skip
+    if entered is None:
         return {}
-    if req.viz_type == "time_to_convert":
-        query.req = req = _without_breakdown(req)
-    kept = await query.kept_values(store) if req.breakdown is not None else None
-    statement = (
-        "SELECT pvalue, actor, furthest, first_timestamp, credited_times FROM ("
-        + query.actors_sql(kept)
-        + ")"
-    )
-    rows = (await store.query(statement, query.all_params())).rows
+    req, actors, params = entered
+    statement = f"SELECT pvalue, actor, furthest, first_timestamp, credited_times FROM ({actors})"
+    rows = (await store.query(statement, params)).rows
     out: dict = {}
     for value, actor, furthest, first, times in rows:
         key = None if req.breakdown is None else _pyvalue(value)
@@ -666,4 +677,4 @@ def _from_micros(value: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
 
 
-__all__ = ["ValidationError", "compute_funnel", "funnel_actors", "PERSON"]
+__all__ = ["ValidationError", "compute_funnel", "entered_actors", "funnel_actors", "PERSON"]
