@@ -191,9 +191,10 @@ def _properties_candidates(creq, req, actors, params) -> str:
                  PROPERTIES=source)  # fmt: skip
 
 
-async def _cohort(store, project, filters, now, actions, cohorts):
-    """(request, correlation request, candidates SQL, bound parameters), or None when the
-    funnel has no steps."""
+async def correlation_candidates(store, project, filters, now, actions, cohorts):
+    """(funnel request, correlation request, the candidates SQL — one row per entered actor:
+    `actor`, `success`, `names` — and its bound parameters), or None for a funnel without
+    steps."""
     creq = parse_correlation(filters)
     entered = await entered_actors(store, project, cohort_filters(filters), now=now,
                                    actions=actions, cohorts=cohorts)  # fmt: skip
@@ -221,7 +222,7 @@ async def compute_correlation(
     cohorts: dict[int, dict] | None = None,
 ) -> dict:
     """PostHog's correlation `result`: {"events": [rows], "skewed": bool}."""
-    found = await _cohort(store, project, filters, now, actions, cohorts)
+    found = await correlation_candidates(store, project, filters, now, actions, cohorts)
     if found is None:
         return {"events": [], "skewed": True}
     req, creq, candidates, params = found
