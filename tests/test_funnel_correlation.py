@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import ValidationError
-from resolvers.funnel_correlation import compute_correlation
+from resolvers.funnel_correlation import compute_correlation, describe_candidate, parse_correlation
+from resolvers.funnel_correlation_people import correlation_people
 from tests.oracles.correlation import correlation
 from tests.oracles.funnels import FunnelValidationError
 from tests.test_funnels_oracle import (
@@ -102,14 +103,33 @@ def correlations(draw):
     return filters
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=500, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 
 
+def people_of(spyglass, project: dict, filters: dict, row: dict, converted: bool) -> set[str]:
+    """The actors the row's people URL lists (its parameters, as the URL carries them)."""
+    kind = parse_correlation(filters).kind
+    point = describe_candidate(kind, row["event"]["event"],
+                               filters.get("aggregation_group_type_index"))  # fmt: skip
+    point["funnel_correlation_person_converted"] = "true" if converted else "false"
+    point["funnel_correlation_person_limit"] = 10_000
+    store = spyglass.services.store
+    total, page = spyglass.run(correlation_people(store, project, {**filters, **point}, now=NOW,
+                                                  actions=ACTIONS))  # fmt: skip
+    assert total == len(page)
+    return {p["id"] for p in page}
+
+
 @SETTINGS
-@given(filters=correlations(), which=st.integers(0, 1), timezone=st.sampled_from(TIMEZONES))
-def test_correlation_matches_the_oracle(spyglass, logs, filters, which, timezone):
-    tenant, events, _ = logs[which]
+@given(
+    filters=correlations(),
+    which=st.integers(0, 1),
+    timezone=st.sampled_from(TIMEZONES),
+    people=st.integers(0, 3),
+)
+def test_correlation_matches_the_oracle(spyglass, logs, filters, which, timezone, people):
+    tenant, events, uuid_of = logs[which]
     world = oracle_world(events, timezone)
     project = engine_project(tenant, timezone)
     try:
@@ -129,6 +149,12 @@ def test_correlation_matches_the_oracle(spyglass, logs, filters, which, timezone
     if rows:
         event(f"both sides: {len({r['correlation_type'] for r in rows}) == 2}")
     same(without_urls(got), strip(expected), f"{filters} on log {which} in {timezone}")
+    if rows and people == 0:  # the people behind the first and the last row
+        grouped = "aggregation_group_type_index" in filters
+        for row in {id(r): r for r in (rows[0], rows[-1])}.values():
+            for converted, key in ((True, "_success_people"), (False, "_failure_people")):
+                want = {a if grouped else uuid_of[a] for a in row[key]}
+                assert people_of(spyglass, project, filters, row, converted) == want, filters
 
 
 # -- worked examples (§5.2-5.6) ----------------------------------------------------------------
