@@ -337,3 +337,35 @@ def test_no_steps_and_unknown_type(spyglass, tenant):
     unknown = run(spyglass, project, {**TWO, "funnel_correlation_type": "nonsense"})
     # §5.1: an unknown type means events (the people URLs carry the type as sent)
     assert without_urls(unknown) == without_urls(run(spyglass, project, TWO))
+
+
+def test_group_aggregation_correlates_group_properties(spyglass, tenant):
+    # §5.3: aggregated by group, the candidates are the group's properties and the people
+    # behind a row are group keys
+    identify = [(f"owner{k}", at(-60), "$groupidentify",
+                 {"$group_type": "company", "$group_key": k, "$group_set": {"size": size}})
+                for k, size in (("c1", "big"), ("c2", "big"), ("c3", "small"))]  # fmt: skip
+    steps = [("u1", "c1", "signup"), ("u1", "c1", "pay"), ("u2", "c2", "signup"),
+             ("u2", "c2", "pay"), ("u3", "c3", "signup")]  # fmt: skip
+    ingest(
+        spyglass,
+        tenant,
+        identify
+        + [
+            (who, at(minute), event, {"$groups": {"company": key}})
+            for minute, (who, key, event) in enumerate(steps)
+        ],
+    )
+    project = engine_project(tenant, "UTC")
+    filters = {**TWO, "aggregation_group_type_index": 0, "funnel_correlation_type": "properties",
+               "funnel_correlation_names": ["size"]}  # fmt: skip
+    got = run(spyglass, project, filters)
+    assert [
+        (r["event"]["event"], r["success_count"], r["failure_count"], r["odds_ratio"])
+        for r in got["events"]
+    ] == [("size::big", 2, 0, 6.0), ("size::small", 0, 1, 1 / 6)]
+    point = {**filters, **describe_candidate("properties", "size::big", 0),
+             "funnel_correlation_person_converted": "true"}  # fmt: skip
+    total, page = spyglass.run(correlation_people(spyglass.services.store, project, point,
+                                                  now=NOW, actions=ACTIONS))  # fmt: skip
+    assert (total, sorted(p["id"] for p in page)) == (2, ["c1", "c2"])
