@@ -212,15 +212,9 @@ async def correlation_candidates(store, project, filters, now, actions, cohorts)
 # -- the result --------------------------------------------------------------------------------
 
 
-async def compute_correlation(
-    store,
-    project: dict,
-    filters: dict,
-    *,
-    now: datetime,
-    actions: dict[int, dict] | None = None,
-    cohorts: dict[int, dict] | None = None,
-) -> dict:
+async def compute_correlation(store, project: dict, filters: dict, *, now: datetime,
+                              actions: dict | None = None,
+                              cohorts: dict | None = None) -> dict:  # fmt: skip
     """PostHog's correlation `result`: {"events": [rows], "skewed": bool}."""
     found = await correlation_candidates(store, project, filters, now, actions, cohorts)
     if found is None:
