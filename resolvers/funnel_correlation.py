@@ -236,7 +236,7 @@ async def compute_correlation(store, project: dict, filters: dict, *, now: datet
         return {"events": [], "skewed": True}
     skewed = success_total / failure_total > SKEW or failure_total / success_total > SKEW
     candidates = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[6] <= 1, _rank(r)))
-    point = _Point(int(project["id"]), filters, creq, req.group_index)
+    point = RowShape(int(project["id"]), filters, creq, req.group_index)
     out = [point.row(name, int(s), int(f), float(odds)) for _, name, s, f, _, _, odds in candidates]
     return {"events": out, "skewed": skewed}
 
@@ -247,7 +247,7 @@ def _rank(row) -> tuple:
 
 
 @dataclass(frozen=True)
-class _Point:
+class RowShape:
     """Shapes one candidate as §5.7's row, with the URLs of the people behind its counts."""
 
     project_id: int

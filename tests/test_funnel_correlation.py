@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -19,8 +20,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import ValidationError
-from resolvers.funnel_correlation import compute_correlation, describe_candidate, parse_correlation
-from resolvers.funnel_correlation_people import correlation_people
+from resolvers.funnel_correlation import (
+    RowShape,
+    compute_correlation,
+    describe_candidate,
+    parse_correlation,
+)
+from resolvers.funnel_correlation_people import candidate_of, correlation_people
 from tests.oracles.correlation import correlation
 from tests.oracles.funnels import FunnelValidationError
 from tests.test_funnels_oracle import (
@@ -369,3 +375,24 @@ def test_group_aggregation_correlates_group_properties(spyglass, tenant):
     total, page = spyglass.run(correlation_people(spyglass.services.store, project, point,
                                                   now=NOW, actions=ACTIONS))  # fmt: skip
     assert (total, sorted(p["id"] for p in page)) == (2, ["c1", "c2"])
+
+
+PART = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8).filter(
+    lambda t: ":" not in t
+)  # fmt: skip
+
+
+@given(kind=st.sampled_from(["events", "properties", "event_with_properties"]), event=PART,
+       key=PART, value=st.text(max_size=12), group=st.sampled_from([None, 0, 2]))  # fmt: skip
+def test_a_people_url_names_its_row(kind, event, key, value, group):
+    # what a row's URL carries, read back by the persons endpoint, is that row's candidate
+    name = {"events": event, "properties": f"{key}::{value}",
+            "event_with_properties": f"{event}::{key}::{value}"}[kind]  # fmt: skip
+    point = RowShape(7, {"insight": "FUNNELS", "funnel_correlation_type": kind},
+                   parse_correlation({"funnel_correlation_type": kind,
+                                      "funnel_correlation_names": ["x"],
+                                      "funnel_correlation_event_names": ["x"]}), group)  # fmt: skip
+    url = point.people_url(name, converted=False)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+    assert query["funnel_correlation_person_converted"] == "false"
+    assert candidate_of(kind, query) == name
