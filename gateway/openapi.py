@@ -252,6 +252,13 @@ PERSON_PAGE = closed({
     "count": {"type": "integer", "minimum": 0}, "next": URL, "previous": URL,
     "results": array(closed({"id": STR, "distinct_ids": array(STR)})),
 })  # fmt: skip
+CORRELATION_PERSONS = closed({
+    "results": array(closed({
+        "people": array(closed({"id": STR, "uuid": STR, "distinct_ids": array(STR)})),
+        "count": {"type": "integer", "minimum": 0},
+    })),
+    "next": URL, "missing_persons": {"type": "integer", "minimum": 0},
+}, description="PostHog's funnel persons page: one result holding the page's people")  # fmt: skip
 ME = closed({"id": {"type": "integer"}, "email": STR, "first_name": STR,
              "organization": {"type": "integer"}, "uuid": STR,
              "date_joined": DATETIME})  # fmt: skip
@@ -320,7 +327,7 @@ SCHEMAS = {
     "ActionInput": ACTION_INPUT, "ActionPage": limit_offset_page("Action"), "Project": PROJECT,
     "ProjectPatch": PROJECT_PATCH, "Me": ME, "Cohort": COHORT, "CohortInput": COHORT_INPUT,
     "CohortForm": COHORT_FORM, "CohortPage": limit_offset_page("Cohort"),
-    "PersonPage": PERSON_PAGE,
+    "PersonPage": PERSON_PAGE, "CorrelationPersons": CORRELATION_PERSONS,
 }  # fmt: skip
 
 
@@ -412,6 +419,34 @@ COMPUTED_QUERY = [
     query("breakdown", STR),
     query("shown_as", STR),
 ]  # fmt: skip
+
+
+# Funnel correlation (spec funnels.md §5.1): lists arrive JSON-encoded in a query string.
+CORRELATION_QUERY = (
+    query("funnel_correlation_type", STR,
+          "events (the default, also for an unknown value), properties or "
+          "event_with_properties"),
+    query("funnel_correlation_names", STR,
+          "JSON list of property names (`$all`: every property); required for properties"),
+    query("funnel_correlation_exclude_names", STR, "JSON list of property names to leave out"),
+    query("funnel_correlation_exclude_event_names", STR, "JSON list of event names to leave out"),
+    query("funnel_correlation_event_names", STR,
+          "JSON list of event names; required for event_with_properties"),
+    query("funnel_correlation_event_exclude_property_names", STR,
+          "JSON list of event property keys to leave out"),
+)  # fmt: skip
+CORRELATION_PERSON_QUERY = (
+    query("funnel_correlation_person_converted", {"type": "string", "enum": ["true", "false"]},
+          "the row's converters or its failures (required)"),
+    query("funnel_correlation_person_entity", STR,
+          "JSON entity of the row's event (events, event_with_properties)"),
+    query("funnel_correlation_property_values", STR,
+          "JSON list holding the row's property filter (properties)"),
+    query("funnel_correlation_person_limit", {"type": "integer", "minimum": 0,
+                                              "maximum": 2**31 - 1, "default": 100}),
+    query("funnel_correlation_person_offset", {"type": "integer", "minimum": 0,
+                                               "maximum": 2**31 - 1, "default": 0}),
+)  # fmt: skip
 
 
 def p(name: str) -> dict:
@@ -508,14 +543,14 @@ def _deleted_refused(op_id: str, what: str, tag: str) -> dict:
                      parameters=[p("id")], errors=("401", "404"))  # fmt: skip
 
 
-def _computed(kind: str, what: str) -> dict[str, dict]:
+def _computed(kind: str, what: str, extra: tuple[dict, ...] = ()) -> dict[str, dict]:
     success = {"200": {
         "description": what,
         "content": {JSON_TYPE: {"schema": ref("InsightResult")},
                     CSV_TYPE: {"schema": STR}},
     }}  # fmt: skip
     errors = ("400", "401", "403", "404", "501")
-    params = [p("format"), p("refresh"), *COMPUTED_QUERY]
+    params = [p("format"), p("refresh"), *COMPUTED_QUERY, *extra]
     return {
         "get": operation(
             f"insights_{kind}_retrieve",
@@ -676,6 +711,31 @@ def paths() -> dict:
         },
         f"{insights}/trend/": _computed("trend", "a trends (or stickiness, lifecycle) insight"),
         f"{insights}/funnel/": _computed("funnel", "a funnel insight"),
+        f"{insights}/funnel/correlation/": _computed(
+            "funnel_correlation",
+            "a funnel's correlation: `result` is `{events, skewed}`",
+            CORRELATION_QUERY,
+        ),
+        f"{base}/persons/funnel/correlation/": {
+            method: operation(
+                f"persons_funnel_correlation_{name}",
+                f"The persons behind a funnel correlation row ({how})",
+                "persons",
+                "person:read",
+                {"200": ok("a page of persons", "CorrelationPersons")},
+                parameters=[
+                    p("format"),
+                    *COMPUTED_QUERY,
+                    *CORRELATION_QUERY,
+                    *CORRELATION_PERSON_QUERY,
+                ],
+                body="Filters" if method == "post" else None,
+            )  # fmt: skip
+            for method, name, how in (
+                ("get", "retrieve", "query-string filters"),
+                ("post", "create", "a filter body"),
+            )
+        },
         f"{insights}/retention/": _computed("retention", "a retention insight"),
         f"{insights}/path/": _computed("path", "a paths insight"),
         f"{base}/dashboards/": {

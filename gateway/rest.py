@@ -24,6 +24,7 @@ from gateway.scalars import MAX_SAFE
 from gateway.schema import Context, shim_schema
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
+from resolvers.funnel_correlation_people import page_of
 
 USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
 INSIGHT = " ".join([
@@ -103,10 +104,15 @@ UPDATE_TILE = """mutation ($p: String!, $d: BigInt!, $t: BigInt!, $layouts: JSON
                            $color: String) {
   updateDashboardTile(projectId: $p, dashboardId: $d, tileId: $t, layouts: $layouts,
                       color: $color) }"""
-COMPUTE = """query ($p: String!, $filters: JSON!, $refresh: JSON) {
-  r: insightResult(projectId: $p, filters: $filters, refresh: $refresh) {
-    result last_refresh: lastRefresh is_cached: isCached timezone filters_hash: filtersHash
-    filters } }"""
+ENVELOPE = ("result last_refresh: lastRefresh is_cached: isCached timezone "
+            "filters_hash: filtersHash filters")  # fmt: skip
+COMPUTE = f"""query ($p: String!, $filters: JSON!, $refresh: JSON) {{
+  r: insightResult(projectId: $p, filters: $filters, refresh: $refresh) {{ {ENVELOPE} }} }}"""
+CORRELATION = f"""query ($p: String!, $filters: JSON!, $refresh: JSON) {{
+  r: funnelCorrelation(projectId: $p, filters: $filters, refresh: $refresh) {{ {ENVELOPE} }} }}"""
+CORRELATION_PERSONS = """query ($p: String!, $filters: JSON!) {
+  page: funnelCorrelationPersons(projectId: $p, filters: $filters) {
+    count results { id distinct_ids: distinctIds } } }"""
 # path → the insight kinds it serves (the first is the default)
 COMPUTED_PATHS = {"trend": ("TRENDS", "STICKINESS", "LIFECYCLE"), "funnel": ("FUNNELS",),
                   "retention": ("RETENTION",), "path": ("PATHS",)}  # fmt: skip
@@ -491,14 +497,41 @@ async def request_filters(request: Request) -> dict:
 
 
 async def computed_insight(request: Request):
-    p, path = request.path_params["project_id"], request.path_params["kind"]
+    return await _computed(request, request.path_params["kind"], COMPUTE)
+
+
+async def funnel_correlation(request: Request):
+    """Spec funnels.md §5: a funnel filter's correlation (cached apart from the funnel)."""
+    return await _computed(request, "funnel", CORRELATION)
+
+
+async def funnel_correlation_persons(request: Request):
+    """The actors behind one correlation row, in PostHog's funnel-persons shape."""
+    p = request.path_params["project_id"]
+    filters = await request_filters(request)
+    limit, offset = page_of(filters)
+    page = (await run(request, CORRELATION_PERSONS, {"p": p, "filters": filters}))["page"]
+    people = [{"id": r["id"], "uuid": r["id"], "distinct_ids": r["distinct_ids"]}
+              for r in page["results"]]  # fmt: skip
+    more = offset + len(people) < page["count"]
+    payload = {
+        "results": [{"people": people, "count": len(people)}],
+        "next": page_url(request, funnel_correlation_person_offset=offset + limit) if more
+        else None,
+        "missing_persons": 0,
+    }  # fmt: skip
+    return respond(request, payload, rows=people)
+
+
+async def _computed(request: Request, path: str, document: str):
+    p = request.path_params["project_id"]
     filters = await request_filters(request)
     refresh = filters.pop("refresh", None)
     kinds = COMPUTED_PATHS[path]
     if str(filters.get("insight") or "").upper() not in kinds:
         shown = str(filters.get("shown_as") or "").upper()
         filters["insight"] = shown if shown in kinds else kinds[0]
-    data = (await run(request, COMPUTE, {"p": p, "filters": filters, "refresh": refresh}))["r"]
+    data = (await run(request, document, {"p": p, "filters": filters, "refresh": refresh}))["r"]
     applied = data.pop("filters")
     fmt = request.query_params.get("format")
     if path == "trend" and (fmt == "csv" or (fmt is None and "text/csv" in request.headers.get(
@@ -566,6 +599,7 @@ def routes() -> list[Route]:
     base = "/api/projects/{project_id}/insights"
     return [
         *_both(base + "/activity", insight_activity, ["GET"]),
+        *_both(base + "/funnel/correlation", funnel_correlation, ["GET", "POST"]),
         *_both(base + "/{kind:insight_kind}", computed_insight, ["GET", "POST"]),
         *_both(base + "/{id:int}/activity", insight_activity, ["GET"]),
         *_both(base + "/{id:int}/viewed", insight_viewed, ["POST"]),
@@ -586,4 +620,9 @@ def routes() -> list[Route]:
             "/api/projects/{project_id}/cohorts/{id:int}", cohort_item, ["GET", "PATCH", "DELETE"]
         ),
         *_both("/api/projects/{project_id}/cohorts", cohorts_collection, ["GET", "POST"]),
+        *_both(
+            "/api/projects/{project_id}/persons/funnel/correlation",
+            funnel_correlation_persons,
+            ["GET", "POST"],
+        ),
     ]

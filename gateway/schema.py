@@ -39,6 +39,8 @@ from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
 from resolvers.compute import compute
 from resolvers.dashboards import Dashboards
+from resolvers.filters import normalise
+from resolvers.funnel_correlation_people import correlation_people
 from resolvers.insight_list import Views, parse_list_query, select
 from resolvers.insights import Insights
 
@@ -311,12 +313,13 @@ def result_type(envelope: dict) -> InsightResult:
 
 
 async def computed(info: Info, project_id: str, filters: dict, kind: str | None,
-                   refresh) -> InsightResult:  # fmt: skip
+                   refresh, variant: str | None = None) -> InsightResult:  # fmt: skip
     project = await project_access(info, project_id, "insight:read")
     services = info.context.services
     actions, cohorts = await info.context.definitions(project["id"])
     envelope = await compute(services, services.cache, project, filters, kind=kind,
-                             refresh=refresh, actions=actions, cohorts=cohorts)  # fmt: skip
+                             refresh=refresh, actions=actions, cohorts=cohorts,
+                             variant=variant)  # fmt: skip
     return result_type(envelope)
 
 
@@ -543,6 +546,24 @@ class Query(PeopleQueries):
     funnel = typed_kind_field("FUNNELS", computed, InsightResult)
     retention = typed_kind_field("RETENTION", computed, InsightResult)
     paths = typed_kind_field("PATHS", computed, InsightResult)
+
+    @strawberry.field(description="Funnel correlation (events, properties or event "
+                      "properties that go with converting) of a funnel filter.")  # fmt: skip
+    async def funnel_correlation(self, info: Info, project_id: str, filters: JSON,
+                                 refresh: JSON | None = None) -> InsightResult:  # fmt: skip
+        return await computed(info, project_id, filters, "FUNNELS", refresh,
+                              variant="FUNNEL_CORRELATION")  # fmt: skip
+
+    @strawberry.field(description="The actors behind one funnel correlation row.")
+    async def funnel_correlation_persons(self, info: Info, project_id: str,
+                                         filters: JSON) -> PersonPage:  # fmt: skip
+        project = await project_access(info, project_id, "person:read")
+        services = info.context.services
+        actions, cohorts = await info.context.definitions(project["id"])
+        total, rows = await correlation_people(
+            services.store, project, normalise(filters, "FUNNELS"), now=services.clock.now(),
+            actions=actions, cohorts=cohorts)  # fmt: skip
+        return PersonPage(count=total, results=[PersonRow(**r) for r in rows])
 
     @strawberry.field
     async def actions(self, info: Info, project_id: str, limit: int = 100,

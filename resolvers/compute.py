@@ -23,6 +23,8 @@ ENGINES = {
     "FUNNELS": ("resolvers.funnels", "compute_funnel"),
     "RETENTION": ("resolvers.retention", "compute_retention"),
     "PATHS": ("resolvers.paths", "compute_paths"),
+    # not a saved insight kind: a funnel filter read another way, cached apart from the funnel
+    "FUNNEL_CORRELATION": ("resolvers.funnel_correlation", "compute_correlation"),
 }
 # How long a result stays fresh, by interval (PostHog refreshes hourly insights more often).
 FRESH_FOR = {"hour": timedelta(minutes=10), "day": timedelta(minutes=30),
@@ -87,19 +89,23 @@ async def compute(
     refresh=None,
     actions: dict | None = None,
     cohorts: dict | None = None,
+    variant: str | None = None,
 ) -> dict:
+    """`variant` names an engine other than the kind's own (FUNNEL_CORRELATION over a funnel
+    filter); the result is cached under it."""
     filters = normalise(raw_filters, kind)
     mode = refresh_mode(refresh)
     key_hash = filters_hash(filters, project["id"])
     now = services.clock.now()
-    run = engine(filters["insight"])
+    computes = variant or filters["insight"]
+    run = engine(computes)
 
     async def calculate() -> dict:
         result = await run(services.store, project, filters, now=now, actions=actions or {},
                            cohorts=cohorts or {})  # fmt: skip
         return {"result": result, "last_refresh": now.isoformat()}
 
-    key = await cache.key(project["id"], filters["insight"], key_hash)
+    key = await cache.key(project["id"], computes, key_hash)
     entry = await cache.result(
         key, calculate, fresh=lambda payload: is_fresh(payload, filters, project, now),
         force=mode == "force_blocking", cache_only=mode == "force_cache",

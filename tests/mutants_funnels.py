@@ -5,6 +5,7 @@ from tests.mutants import Mutant
 ORDERED = ("tests/test_funnels_oracle.py::test_ordered_funnels_match_the_oracle",)
 STRICT = ("tests/test_funnels_oracle.py::test_strict_funnels_match_the_oracle",)
 ALL = ("tests/test_funnels_oracle.py",)
+CORRELATION = ("tests/test_funnel_correlation.py",)
 
 MUTANTS = [
     Mutant("funnel window bound < for <=", "resolvers/funnels.py",
@@ -21,4 +22,6 @@ MUTANTS = [
            "sumForEach(arrayMap(v -> v * best_attempts, averages)) / "
            "sumForEach(arrayMap(v -> if(isNull(v), NULL, best_attempts), averages))"
            " AS average_times", ORDERED),
+    Mutant("correlation odds-ratio smoothing constant dropped", "resolvers/funnel_correlation.py",
+           "PRIOR = 1  #", "PRIOR = 0  #", CORRELATION),
 ]  # fmt: skip

@@ -116,23 +116,21 @@ class Log(tuple):
         return f"<log {self[0]['id']}>"
 
 
+def ingest_log(spyglass, messages: list[dict], merges: dict) -> Log:
+    """A fresh project holding the log: (tenant, the oracle's events, distinct id → person)."""
+    tenant = spyglass.new_project()
+    body = {"api_key": tenant["token"], "batch": messages}
+    r = httpx.post(spyglass.url + "/batch/", json=body, timeout=60)
+    assert r.status_code == 200 and "rejected" not in r.json(), r.text
+    sql = "SELECT distinct_id, toString(person_id) FROM (" + persons_template(
+        "persons/distinct_ids.sql") + ")"  # fmt: skip
+    uuid_of = dict(spyglass.query(sql, {"project_id": tenant["id"]}).rows)
+    return Log((tenant, world_of(messages, merges), uuid_of))
+
+
 @pytest.fixture(scope="module")
 def logs(spyglass):
-    out = []
-    for seed in (1, 2, 3):
-        tenant = spyglass.new_project()
-        messages, merges = make_log(seed)
-        body = {"api_key": tenant["token"], "batch": messages}
-        r = httpx.post(spyglass.url + "/batch/", json=body, timeout=60)
-        assert r.status_code == 200 and "rejected" not in r.json(), r.text
-        sql = (
-            "SELECT distinct_id, toString(person_id) FROM ("
-            + persons_template("persons/distinct_ids.sql")
-            + ")"
-        )
-        uuid_of = dict(spyglass.query(sql, {"project_id": tenant["id"]}).rows)
-        out.append(Log((tenant, world_of(messages, merges), uuid_of)))
-    return out
+    return [ingest_log(spyglass, *make_log(seed)) for seed in (1, 2, 3)]
 
 
 def oracle_world(events, timezone: str) -> World:

@@ -35,6 +35,10 @@ ENDPOINTS = [
     ("GET", "/api/projects/{p}/insights/funnel/"), ("POST", "/api/projects/{p}/insights/funnel/"),
     ("GET", "/api/projects/{p}/insights/retention/"),
     ("GET", "/api/projects/{p}/insights/path/"), ("POST", "/api/projects/{p}/insights/path/"),
+    ("GET", "/api/projects/{p}/insights/funnel/correlation/"),
+    ("POST", "/api/projects/{p}/insights/funnel/correlation/"),
+    ("GET", "/api/projects/{p}/persons/funnel/correlation/"),
+    ("POST", "/api/projects/{p}/persons/funnel/correlation/"),
     ("GET", "/api/projects/{p}/dashboards/"), ("POST", "/api/projects/{p}/dashboards/"),
     ("GET", "/api/projects/{p}/dashboards/{dashboard}/"),
     ("PATCH", "/api/projects/{p}/dashboards/{dashboard}/"),
@@ -100,6 +104,8 @@ GRAPHQL = [
                            ("lifecyclePeople", 'targetDate: "2024-01-01", lifecycleType: new'),
                            ("funnelPeople", "funnelStep: 1"), ("retentionPeople", ""),
                            ("pathPeople", ""))],
+    'funnelCorrelation(projectId: "{p}", filters: {{}}) {{ isCached }}',
+    'funnelCorrelationPersons(projectId: "{p}", filters: {{}}) {{ count }}',
 ]  # fmt: skip
 
 
