@@ -34,10 +34,27 @@ def people_url(project_id: int, kind: str, filters: dict, point: dict) -> str:
     """`api/projects/<id>/persons/<kind>/?…`: the insight's filter with the data point's keys
     over it, encoded as PostHog encodes it (lists and objects as JSON). Relative, like
     PostHog's trends URLs; the REST layer makes the ones PostHog sends absolute so."""
-    params = {k: v for k, v in filters.items() if k not in _NOT_IN_URLS}
-    params.update(point)
-    query = urlencode({k: _url_value(v) for k, v in params.items() if v is not None})
-    return f"api/projects/{project_id}/persons/{kind}/?{query}"
+    return people_urls(project_id, kind, filters)(point)
+
+
+def people_urls(project_id: int, kind: str, filters: dict):
+    """people_url for the many points of one insight: the filter is encoded once, not once
+    per point (a trends chart has a URL per bucket, series and breakdown value). A point's
+    None drops the key."""
+    encoded = {k: _url_value(v) for k, v in filters.items()
+               if k not in _NOT_IN_URLS and v is not None}  # fmt: skip
+    prefix = f"api/projects/{project_id}/persons/{kind}/?"
+
+    def url(point: dict) -> str:
+        params = dict(encoded)
+        for key, value in point.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = _url_value(value)
+        return prefix + urlencode(params)
+
+    return url
 
 
 def _url_value(value) -> str:

@@ -13,14 +13,13 @@ Every user value (names, exclusions, the candidate a people URL names) is a boun
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlencode
 
 import sql
 from gateway.errors import ValidationError
+from resolvers.actors import people_url
 from resolvers.funnels import PERSON, entered_actors
 from resolvers.funnels import _end as window_end  # the funnel's own window arithmetic
 from resolvers.funnels import _text as json_text  # a folded property's JSON as PostHog's text
@@ -278,9 +277,7 @@ class RowShape:
         """§5.7: the correlation persons endpoint, with the candidate as PostHog spells it."""
         point = {"funnel_correlation_person_converted": "true" if converted else "false"}
         point.update(describe_candidate(self.creq.kind, name, self.group_index))
-        query = {k: v for k, v in {**self.filters, **point}.items() if v is not None}
-        encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in query.items()}
-        return f"api/projects/{self.project_id}/persons/funnel/correlation/?{urlencode(encoded)}"
+        return people_url(self.project_id, "funnel/correlation", self.filters, point)
 
 
 def describe_candidate(kind: str, name: str, group_index: int | None) -> dict:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import sql
 from gateway.errors import ValidationError
-from resolvers.actors import people_url
+from resolvers.actors import people_urls
 from resolvers.dates import DateRange, bucket_start, date_range, zone
 from resolvers.properties import parse_properties
 from resolvers.trends_filter import (
@@ -161,6 +161,7 @@ class _Request:
         self.cohorts = cohorts or {}
         # Histogram breakdowns: the bins of the series being computed, (low, high, label).
         self.histogram: list[tuple[float, float, str]] | None = None
+        self.url_builders: dict = {}  # persons-URL kind → resolvers.actors.people_urls builder
         self.timezone = project.get("timezone") or "UTC"
         self.tz = zone(self.timezone)
         self.week_start_day = int(project.get("week_start_day") or 0)
@@ -488,7 +489,7 @@ async def _top_values(req: _Request, series: Series, period: Period) -> tuple[li
         ranking = Series(series.entity, series.echo, series.name, "total", None, None, series.attr)
     rows = await _math_rows(req, series, period.window(), bucket="0", kept=None,
                             with_other=False, math_series=ranking)  # fmt: skip
-    scored = [(_number(r[2]), tuple(r[0]) if bd.multiple else r[0]) for r in rows]
+    scored = [(_number(r[2]), _key(r[0])) for r in rows]
     ranked = [value for _, value in sorted(scored, reverse=True)]
     window = ranked[bd.offset : bd.offset + bd.limit + 1]
     kept = window[: bd.limit]
@@ -502,6 +503,12 @@ def _number(value) -> float:
         return 0.0
     number = float(value)
     return number if math.isfinite(number) else 0.0
+
+
+def _key(value):
+    """A breakdown value as a dict key: a multiple breakdown's array from ClickHouse as a
+    tuple (_echoed turns it back into a list for the response)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _echoed(value):
@@ -555,8 +562,8 @@ async def _entity_parts(req: _Request, series: Series, period: Period) -> list[P
             if not kept:
                 return []  # §4.4.11
         rows = await _series_rows(req, series, period, kept, with_other)
-    if bd is not None and bd.multiple:  # arrays from ClickHouse, tuples as keys here
-        rows = [(tuple(value), *rest) for value, *rest in rows]
+    if bd is not None and bd.multiple:
+        rows = [(_key(value), *rest) for value, *rest in rows]
     other = (OTHER_VALUE,) * len(bd.dims) if bd is not None and bd.multiple else OTHER_VALUE
     values = [None] if bd is None else [*kept, *([other] if with_other else [])]
     parts = {v: Part(series, v, series.name if bd is None else _value_label(v)) for v in values}
@@ -574,19 +581,23 @@ async def _cohort_parts(req: _Request, series: Series, period: Period) -> list[P
     events gives no series."""
     unbroken = copy.copy(req)
     unbroken.tf = replace(req.tf, breakdown=None)
-    parts = []
-    for cohort_id in req.tf.breakdown.cohorts:
-        member_series, label = cohort_series(req, series, cohort_id)
+
+    async def one(cohort_id, member_series: Series, label: str) -> Part | None:
         rows = await _series_rows(unbroken, member_series, period, None, False)
         if series.math in ACTIVE_MATHS:
             exists = await _has_events(unbroken, member_series, period)
         else:
             exists = bool(rows)
         if not exists:
-            continue  # §4.4.11
+            return None  # §4.4.11
         part = Part(series, cohort_id, label)
         _fill(req, series, period, {cohort_id: part}, [(cohort_id, *row[1:]) for row in rows])
-        parts.append(part)
+        return part
+
+    # Every cohort id is checked before any query runs; then the cohorts compute side by side.
+    members = [(c, *cohort_series(req, series, c)) for c in req.tf.breakdown.cohorts]
+    found = await asyncio.gather(*(one(*member) for member in members))
+    parts = [part for part in found if part is not None]
     multiple = len(req.tf.series) > 1
     parts.sort(key=lambda p: (p.value != "all", -p.rank_value, _label(p, multiple)))
     return parts
@@ -840,7 +851,10 @@ def _persons_url(req: _Request, flt: dict, kind: str = "trends",
     """The point's filter over the insight's; a trends point also carries the insight's
     resolved range, so the persons endpoint counts exactly the events the point counted (a
     bucket may reach past the range's ends, and "Other" needs the range's top values)."""
-    return people_url(req.project["id"], kind, req.tf.raw, {**flt, **(extra or {})})
+    builder = req.url_builders.get(kind)
+    if builder is None:  # one per kind and request: the insight's filter is encoded once
+        builder = req.url_builders[kind] = people_urls(req.project["id"], kind, req.tf.raw)
+    return builder({**flt, **(extra or {})})
 
 
 def _point_keys(req: _Request, series: Series, period: Period) -> dict:
@@ -875,13 +889,13 @@ def _format(req: _Request, part: Part, period: Period) -> dict:
                     "persons": {"filter": persons, "url": url}})  # fmt: skip
     else:
         base = _persons_filter(req, part)
+        point_keys = _point_keys(req, part.series, period)
         urls = []
         for bucket in period.buckets:
             start = period.date_from if req.tf.cumulative else bucket
             flt = {**base, "date_from": start.isoformat(),
                    "date_to": _bucket_end(req, bucket).isoformat()}  # fmt: skip
-            url = _persons_url(req, flt, extra=_point_keys(req, part.series, period))
-            urls.append({"filter": flt, "url": url})
+            urls.append({"filter": flt, "url": _persons_url(req, flt, extra=point_keys)})
         out.update({
             "count": part.count,
             "data": _accumulate(part.data) if req.tf.cumulative else list(part.data),
@@ -1016,12 +1030,11 @@ async def _sticky_item(req: _Request, series: Series, period: Period) -> dict:
     base = {"entity_id": series.echo["id"], "entity_type": series.echo["type"],
             "entity_math": series.echo["math"], "date_from": period.date_from.isoformat(),
             "date_to": period.date_to.isoformat()}  # fmt: skip
+    position = {"entity_index": req.tf.series.index(series)}
     urls = []
     for k in range(1, points + 1):
         flt = {**base, "stickiness_days": k}
-        url = _persons_url(req, flt, "stickiness",
-                           {"entity_index": req.tf.series.index(series)})  # fmt: skip
-        urls.append({"filter": flt, "url": url})
+        urls.append({"filter": flt, "url": _persons_url(req, flt, "stickiness", position)})
     return {
         "action": series.echo, "label": series.name, "count": float(sum(data)), "data": data,
         "labels": [f"{k} {unit}" + ("" if k == 1 else "s") for k in range(1, points + 1)],
