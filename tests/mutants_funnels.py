@@ -9,7 +9,7 @@ CORRELATION = ("tests/test_funnel_correlation.py",)
 
 MUTANTS = [
     Mutant("funnel window bound < for <=", "resolvers/funnels.py",
-           "bitTest(mm, i) AND t <= ends[s] AND", "bitTest(mm, i) AND t < ends[s] AND",
+           "arrayFirst(t -> t <= ends[s] AND", "arrayFirst(t -> t < ends[s] AND",
            ORDERED),
     Mutant("funnel repeated identical step satisfied by the same event", "resolvers/funnels.py",
            "(t = acc[i] AND {repeats:Array(UInt8)}[i + 1] = 0)", "(t = acc[i])", ORDERED),

@@ -27,7 +27,8 @@ MUTANTS = [
            'periods.append(("previous", req.period(*previous, round_lower=True)))',
            'periods.append(("previous", req.period(*(p - timedelta(days=1) for p in previous),'
            " round_lower=True)))", TRENDS),
-    Mutant("trends: lifecycle resurrecting counted as returning", "sql/trends/lifecycle.sql",
+    Mutant("trends: lifecycle resurrecting counted as returning",
+           "sql/trends/lifecycle_statuses.sql",
            "has(periods, p - 1), 'returning', 'resurrecting'), p),",
            "1, 'returning', 'resurrecting'), p),", LIFECYCLE),
     Mutant("trends: formula letters swapped", "resolvers/trends.py",
