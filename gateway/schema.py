@@ -540,19 +540,17 @@ class Query(PeopleQueries):
                              refresh: JSON | None = None) -> InsightResult:  # fmt: skip
         return await computed(info, project_id, filters, None, refresh)
 
-    trends = typed_kind_field("TRENDS", computed, InsightResult)
-    stickiness = typed_kind_field("STICKINESS", computed, InsightResult)
-    lifecycle = typed_kind_field("LIFECYCLE", computed, InsightResult)
-    funnel = typed_kind_field("FUNNELS", computed, InsightResult)
-    retention = typed_kind_field("RETENTION", computed, InsightResult)
-    paths = typed_kind_field("PATHS", computed, InsightResult)
-
-    @strawberry.field(description="Funnel correlation (events, properties or event "
-                      "properties that go with converting) of a funnel filter.")  # fmt: skip
-    async def funnel_correlation(self, info: Info, project_id: str, filters: JSON,
-                                 refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "FUNNELS", refresh,
-                              variant="FUNNEL_CORRELATION")  # fmt: skip
+    trends = typed_kind_field("TRENDS", computed)
+    stickiness = typed_kind_field("STICKINESS", computed)
+    lifecycle = typed_kind_field("LIFECYCLE", computed)
+    funnel = typed_kind_field("FUNNELS", computed)
+    retention = typed_kind_field("RETENTION", computed)
+    paths = typed_kind_field("PATHS", computed)
+    funnel_correlation = typed_kind_field(
+        "FUNNELS", computed, variant="FUNNEL_CORRELATION",
+        description="Funnel correlation (events, properties or event properties that go with "
+        "converting) of a typed funnel `filter` or PostHog's JSON `filters` (exactly one).",
+    )  # fmt: skip
 
     @strawberry.field(description="The actors behind one funnel correlation row.")
     async def funnel_correlation_persons(self, info: Info, project_id: str,
