@@ -167,18 +167,52 @@ def limit_code(message: str) -> str | None:
 
 
 class BodyLimit:
-    """ASGI middleware: API and GraphQL bodies over the limit are refused with 413 up front."""
+    """ASGI middleware: API and GraphQL bodies over the limit are refused with 413 before the
+    app reads them — up front from Content-Length, or while reading a chunked body, which
+    declares no length."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/graphql")):
-            length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.limit:
-                error = PayloadTooLarge(f"request body exceeds {self.limit} bytes", attr="body")
-                return await JSONResponse(error.to_json(), status_code=413)(scope, receive, send)
-        return await self.app(scope, receive, send)
+        if scope["type"] != "http" or not scope["path"].startswith(("/api/", "/graphql")):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length and length.isdigit():
+            if int(length) > self.limit:
+                return await self._refuse(scope, receive, send)
+            return await self.app(scope, receive, send)
+        first = await self._read_within_limit(receive)
+        if first is None:
+            return await self._refuse(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the disconnect, when it comes
+            replayed = True
+            return first
+
+        return await self.app(scope, replay, send)
+
+    async def _read_within_limit(self, receive) -> dict | None:
+        """The whole body as one message, or None once it passes the limit."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message  # the client left: the app sees it as it would have
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return None
+            if not message.get("more_body"):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    async def _refuse(self, scope, receive, send):
+        error = PayloadTooLarge(f"request body exceeds {self.limit} bytes", attr="body")
+        return await JSONResponse(error.to_json(), status_code=413)(scope, receive, send)
 
 
 class GraphQLApp(GraphQL):
