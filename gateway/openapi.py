@@ -760,11 +760,12 @@ def paths() -> dict:
         f"{base}/dashboards/{{id}}/": {
             "get": operation(
                 "dashboards_retrieve",
-                "Retrieve a dashboard with its tiles",
+                "Retrieve a dashboard with its tiles (`refresh` computes their results)",
                 "dashboards",
                 "dashboard:read",
                 {"200": ok("the dashboard", "Dashboard")},
-                parameters=[p("id"), p("format")],
+                parameters=[p("id"), p("format"), p("refresh")],
+                errors=("400", "401", "403", "404", "501"),
             ),  # fmt: skip
             "patch": operation(
                 "dashboards_partial_update",

@@ -94,8 +94,8 @@ DASHBOARD = " ".join([
 LIST_DASHBOARDS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: dashboards(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {DASHBOARD} }} }} }}"""
-GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!) {{
-  dashboard(projectId: $p, id: $id) {{ {DASHBOARD} }} }}"""
+GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!, $refresh: JSON) {{
+  dashboard(projectId: $p, id: $id, refresh: $refresh) {{ {DASHBOARD} }} }}"""
 CREATE_DASHBOARD = f"""mutation ($p: String!, $input: DashboardInput!) {{
   dashboard: createDashboard(projectId: $p, input: $input) {{ {DASHBOARD} }} }}"""
 UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: BigInt!, $input: DashboardInput!) {{
@@ -484,7 +484,8 @@ async def dashboard_item(request: Request):
         if tiles:
             data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
         return respond(request, data["dashboard"])
-    data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
+    variables = {"p": p, "id": dashboard_id, "refresh": request.query_params.get("refresh")}
+    data = await run(request, GET_DASHBOARD, variables)
     return respond(request, data["dashboard"])
 
 

@@ -360,22 +360,50 @@ class ActivityPage:
     results: list[ActivityEntry]
 
 
-@strawberry.type
+@strawberry.type(description="A dashboard tile. Its insight is read in the dashboard's "
+                 "context (PostHog's): the dashboard's filters over the insight's, the tile's "
+                 "colour and layouts; `lastRefresh` and `isCached` are its result's.")  # fmt: skip
 class DashboardTile:
     id: BigInt
     color: str | None
     layouts: JSON
     order: int
     text: JSON | None
-    last_refresh: datetime | None
-    is_cached: bool
-    insight_id: strawberry.Private[int]
-    project: strawberry.Private[dict]
+    tile: strawberry.Private[dict]
+    dashboard: strawberry.Private[Dashboard]
+    loaded: strawberry.Private[object] = None
+
+    async def _insight(self, info: Info) -> Insight | None:
+        """The tile's insight, built once however many of the tile's fields ask for it."""
+        if self.loaded is None:
+            self.loaded = asyncio.ensure_future(self._load(info))
+        return await asyncio.shield(self.loaded)
+
+    async def _load(self, info: Info) -> Insight | None:
+        project = self.dashboard.project
+        document = await info.context.insights(project["id"]).load(self.tile["insight_id"])
+        if document is None:
+            return None
+        return insight_type(document, project, refresh=self.dashboard.refresh, tile=self.tile,
+                            dashboard_filters=self.dashboard.filters)  # fmt: skip
+
+    async def _envelope(self, info: Info) -> dict:
+        insight = await self._insight(info)
+        return await insight._computed(info) if insight else {"last_refresh": None,
+                                                              "is_cached": False}  # fmt: skip
 
     @strawberry.field
     async def insight(self, info: Info) -> Insight | None:
-        document = await info.context.insights(self.project["id"]).load(self.insight_id)
-        return insight_type(document, self.project) if document else None
+        return await self._insight(info)
+
+    @strawberry.field
+    async def last_refresh(self, info: Info) -> datetime | None:
+        refreshed = (await self._envelope(info))["last_refresh"]
+        return datetime.fromisoformat(refreshed) if refreshed else None
+
+    @strawberry.field
+    async def is_cached(self, info: Info) -> bool:
+        return (await self._envelope(info))["is_cached"]
 
 
 @strawberry.type
@@ -397,6 +425,7 @@ class Dashboard:
     team_id: BigInt
     created_by_id: strawberry.Private[int]
     project: strawberry.Private[dict]
+    refresh: strawberry.Private[object] = "force_cache"  # what its tiles' insights compute
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -406,12 +435,11 @@ class Dashboard:
     async def tiles(self, info: Info) -> list[DashboardTile]:
         boards = Dashboards(info.context.services.metadata)
         return [DashboardTile(id=t["id"], color=t.get("color"), layouts=t.get("layouts") or {},
-                              order=t.get("order", 0), text=None, last_refresh=None,
-                              is_cached=False, insight_id=t["insight_id"], project=self.project)
+                              order=t.get("order", 0), text=None, tile=t, dashboard=self)
                 for t in await boards.tiles_of(self.project["id"], self.id)]  # fmt: skip
 
 
-def dashboard_type(document: dict, project: dict) -> Dashboard:
+def dashboard_type(document: dict, project: dict, refresh="force_cache") -> Dashboard:
     return Dashboard(
         id=document["id"], name=document["name"] or "", description=document["description"] or "",
         pinned=document["pinned"], created_at=datetime.fromisoformat(document["created_at"]),
@@ -419,7 +447,7 @@ def dashboard_type(document: dict, project: dict) -> Dashboard:
         creation_mode=document["creation_mode"], filters=document["filters"],
         tags=document["tags"], restriction_level=21, effective_restriction_level=21,
         effective_privilege_level=37, team_id=project["id"],
-        created_by_id=document["created_by"], project=project,
+        created_by_id=document["created_by"], project=project, refresh=refresh,
     )  # fmt: skip
 
 
@@ -609,11 +637,14 @@ class Query(PeopleQueries):
             limit=limit, offset=offset)  # fmt: skip
         return PersonPage(count=total, results=[PersonRow(**r) for r in rows])
 
-    @strawberry.field
-    async def dashboard(self, info: Info, project_id: str, id: BigInt) -> Dashboard:
+    @strawberry.field(description="A dashboard; `refresh` (as on `insight`) says whether "
+                      "its tiles' results come from the cache only (the default) or are "
+                      "computed.")  # fmt: skip
+    async def dashboard(self, info: Info, project_id: str, id: BigInt,
+                        refresh: JSON | None = None) -> Dashboard:  # fmt: skip
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
-        return dashboard_type(document, project)
+        return dashboard_type(document, project, "force_cache" if refresh is None else refresh)
 
     @strawberry.field
     async def dashboards(self, info: Info, project_id: str, limit: int = 100,
