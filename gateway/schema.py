@@ -105,6 +105,12 @@ async def project_access(info: Info, project_id: str, scope: str) -> dict:
     return await project_for(context.caller, context.services, project_id, scope)
 
 
+def refreshed_at(envelope: dict) -> datetime | None:
+    """An envelope's `last_refresh` (ISO text in the cache; null when never computed)."""
+    refreshed = envelope["last_refresh"]
+    return datetime.fromisoformat(refreshed) if refreshed else None
+
+
 @strawberry.type
 class User:
     id: BigInt
@@ -191,8 +197,7 @@ class Insight:
 
     @strawberry.field
     async def last_refresh(self, info: Info) -> datetime | None:
-        refreshed = (await self._computed(info))["last_refresh"]
-        return datetime.fromisoformat(refreshed) if refreshed else None
+        return refreshed_at(await self._computed(info))
 
     @strawberry.field
     async def is_cached(self, info: Info) -> bool:
@@ -303,10 +308,9 @@ class InsightResult(ComputedInsight):
 
 
 def result_type(envelope: dict) -> InsightResult:
-    refreshed = envelope["last_refresh"]
     return InsightResult(
         result=envelope["result"], is_cached=envelope["is_cached"],
-        last_refresh=datetime.fromisoformat(refreshed) if refreshed else None,
+        last_refresh=refreshed_at(envelope),
         timezone=envelope["timezone"], filters_hash=envelope["filters_hash"],
         filters=envelope["filters"],
     )  # fmt: skip
@@ -398,8 +402,7 @@ class DashboardTile:
 
     @strawberry.field
     async def last_refresh(self, info: Info) -> datetime | None:
-        refreshed = (await self._envelope(info))["last_refresh"]
-        return datetime.fromisoformat(refreshed) if refreshed else None
+        return refreshed_at(await self._envelope(info))
 
     @strawberry.field
     async def is_cached(self, info: Info) -> bool:
