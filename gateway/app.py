@@ -126,15 +126,16 @@ def project_json(project: dict) -> dict:
 async def project_detail(request: Request):
     services: Services = request.app.state.spyglass
     caller = await authenticate(request, services)
+    rest.response_format(request)  # an unknown format is refused before anything is written
     raw_id = request.path_params["project_id"]
     if request.method == "PATCH":  # settings: timezone, week start, test-account filters, ...
         project = await project_for(caller, services, raw_id, "project:write")
         updated = await services.tenancy.update_project(
             project["id"], await rest.body(request), caller.user["id"]
         )
-        return JSONResponse(project_json(updated))
+        return rest.respond(request, project_json(updated))
     project = await project_for(caller, services, raw_id, "project:read")
-    return JSONResponse(project_json(project))
+    return rest.respond(request, project_json(project))
 
 
 async def users_me(request: Request):

@@ -874,7 +874,8 @@ def paths() -> dict:
                 "Project settings",
                 "projects",
                 "project:read",
-                {"200": ok("the project", "Project", csv=False)},
+                {"200": ok("the project", "Project")},
+                parameters=[p("format")],
                 errors=("401", "403", "404"),
             ),  # fmt: skip
             "patch": operation(
@@ -882,7 +883,8 @@ def paths() -> dict:
                 "Update project settings",
                 "projects",
                 "project:write",
-                {"200": ok("the project", "Project", csv=False)},
+                {"200": ok("the project", "Project")},
+                parameters=[p("format")],
                 body="ProjectPatch",
             ),  # fmt: skip
         },

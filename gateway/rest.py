@@ -180,6 +180,7 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
+    response_format(request)
     if isinstance(variables.get("id"), int) and variables["id"] > MAX_SAFE:
         raise NotFound("Not found.")  # ids stay below 2^53: a larger path id names nothing
     result = await shim_schema.execute(document, variable_values=variables,
@@ -260,15 +261,22 @@ def csv_text(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def respond(request: Request, payload, *, status: int = 200, rows: list | None = None):
+def response_format(request: Request) -> str:
+    """`json` or `csv` from `?format=` or the Accept header. An unknown format is a 404, found
+    before anything runs (as DRF negotiates before the view): a PATCH asked for in a format
+    that cannot be answered writes nothing."""
     fmt = request.query_params.get("format") or (
         "csv" if "text/csv" in request.headers.get("accept", "") else "json")  # fmt: skip
-    if fmt == "json":
+    if fmt not in ("json", "csv"):
+        raise NotFound(f"Not found: format {fmt!r} is not available (json, csv).")
+    return fmt
+
+
+def respond(request: Request, payload, *, status: int = 200, rows: list | None = None):
+    if response_format(request) == "json":
         return JSONResponse(payload, status_code=status)
-    if fmt == "csv":
-        return Response(csv_text(rows if rows is not None else [payload]), status_code=status,
-                        media_type="text/csv; charset=utf-8")  # fmt: skip
-    raise NotFound(f"Not found: format {fmt!r} is not available (json, csv).")
+    return Response(csv_text(rows if rows is not None else [payload]), status_code=status,
+                    media_type="text/csv; charset=utf-8")  # fmt: skip
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -534,9 +542,7 @@ async def _computed(request: Request, path: str, document: str):
         filters["insight"] = shown if shown in kinds else kinds[0]
     data = (await run(request, document, {"p": p, "filters": filters, "refresh": refresh}))["r"]
     applied = data.pop("filters")
-    fmt = request.query_params.get("format")
-    if path == "trend" and (fmt == "csv" or (fmt is None and "text/csv" in request.headers.get(
-            "accept", ""))):  # fmt: skip
+    if path == "trend" and response_format(request) == "csv":
         return trend_csv(data["result"] or [], applied)
     absolute_people_urls(request, data["result"])
     return respond(request, {**data, "next": None})
