@@ -12,10 +12,30 @@ import hmac
 import secrets
 
 from gateway.clock import Clock
-from gateway.errors import AuthenticationError
+from gateway.errors import AuthenticationError, ValidationError
 from gateway.metadata import Metadata
 
 DEFAULT_TEST_ACCOUNT_FILTERS_HOSTS = ["localhost", "127.0.0.1"]
+# PostHog's scope objects (posthog/models/scopes.py): a key may name any of them, so a PostHog
+# key's scopes carry over, though Spyglass only serves some of these objects.
+SCOPE_OBJECTS = frozenset({
+    "action", "activity_log", "annotation", "batch_export", "cohort", "dashboard",
+    "dashboard_template", "early_access_feature", "event_definition", "experiment", "export",
+    "feature_flag", "group", "insight", "notebook", "organization", "organization_member",
+    "person", "plugin", "project", "property_definition", "query", "session_recording",
+    "session_recording_playlist", "sharing_configuration", "subscription", "survey", "user",
+    "webhook",
+})  # fmt: skip
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    """`object:read`, `object:write` or `*`, as PostHog validates a new key's scopes: a typo
+    would otherwise make a key that silently can do nothing."""
+    for scope in scopes:
+        obj, _, action = scope.partition(":")
+        if scope != "*" and (obj not in SCOPE_OBJECTS or action not in ("read", "write")):
+            raise ValidationError(f"Invalid scope: {scope}", attr="scopes")
+    return scopes
 
 
 def default_test_account_filters(company_domain: str) -> list[dict]:
@@ -151,6 +171,7 @@ class Tenancy:
         rate_limit_per_minute: int | None = None,
     ) -> tuple[str, dict]:
         """Return (the key, shown this once; its stored record)."""
+        check_scopes(scopes or [])
         key = "phx_" + secrets.token_urlsafe(32)
         entity = await self.metadata.create("personal_api_key", 0, {
             "user_id": user_id, "label": label, "secure_value": self.hash_key(key),
