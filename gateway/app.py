@@ -19,7 +19,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from gateway import admin, graphiql, rest, rest_people
-from gateway.auth import authenticate, presented_key, project_for
+from gateway.auth import authenticate, presented_key
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
 from gateway.config import Settings
@@ -115,27 +115,6 @@ async def readyz(request: Request):
     if pending:
         return JSONResponse({"status": "migrating", "pending": pending}, status_code=503)
     return JSONResponse({"status": "ready", "store": services.store.kind})
-
-
-def project_json(project: dict) -> dict:
-    """PostHog's project shape (the fields Spyglass keeps)."""
-    return {**project, "organization": project["organization"], "team_id": project["id"],
-            "project_id": project["id"], "has_completed_onboarding_for": {}}  # fmt: skip
-
-
-async def project_detail(request: Request):
-    services: Services = request.app.state.spyglass
-    caller = await authenticate(request, services)
-    rest.response_format(request)  # an unknown format is refused before anything is written
-    raw_id = request.path_params["project_id"]
-    if request.method == "PATCH":  # settings: timezone, week start, test-account filters, ...
-        project = await project_for(caller, services, raw_id, "project:write")
-        updated = await services.tenancy.update_project(
-            project["id"], await rest.body(request), caller.user["id"]
-        )
-        return rest.respond(request, project_json(updated))
-    project = await project_for(caller, services, raw_id, "project:read")
-    return rest.respond(request, project_json(project))
 
 
 async def users_me(request: Request):
@@ -280,8 +259,6 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/api/projects/{project_id}", project_detail, methods=["GET", "PATCH"]),
-        Route("/api/projects/{project_id}/", project_detail, methods=["GET", "PATCH"]),
         Route("/api/users/@me", users_me),
         Route("/api/users/@me/", users_me),
         Route("/api/schema", schema_endpoint),

@@ -22,6 +22,7 @@ from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
 from gateway.scalars import MAX_SAFE
 from gateway.schema import Context, shim_schema
+from gateway.tenancy import check_project_settings
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
 from resolvers.funnel_correlation_people import page_of
@@ -144,6 +145,16 @@ COHORT_PERSONS = """query ($p: String!, $id: BigInt!, $limit: Int!, $offset: Int
   page: cohortPersons(projectId: $p, id: $id, limit: $limit, offset: $offset) {
     count results { id distinct_ids: distinctIds } } }"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
+PROJECT = ("id organization name api_token: apiToken timezone week_start_day: weekStartDay "
+           "test_account_filters: testAccountFilters path_cleaning_filters: pathCleaningFilters "
+           "created_at: createdAt team_id: id project_id: id "
+           "has_completed_onboarding_for: hasCompletedOnboardingFor")  # fmt: skip
+GET_PROJECT = f"query ($p: String!) {{ project(projectId: $p) {{ {PROJECT} }} }}"
+UPDATE_PROJECT = f"""mutation ($p: String!, $input: ProjectInput!) {{
+  project: updateProject(projectId: $p, input: $input) {{ {PROJECT} }} }}"""
+PROJECT_INPUT = {"name": "name", "timezone": "timezone", "week_start_day": "weekStartDay",
+                 "test_account_filters": "testAccountFilters",
+                 "path_cleaning_filters": "pathCleaningFilters"}  # fmt: skip
 
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
                 "order": "order", "deleted": "deleted", "dashboards": "dashboards",
@@ -497,6 +508,17 @@ async def dashboard_item(request: Request):
     return respond(request, data["dashboard"])
 
 
+async def project_detail(request: Request):
+    """PostHog's project settings; other keys of a PATCH body (read-only ones) are ignored."""
+    p = request.path_params["project_id"]
+    if request.method == "PATCH":
+        fields = {k: v for k, v in (await body(request)).items() if k in PROJECT_INPUT}
+        check_project_settings(fields)  # PostHog's 400s, before GraphQL's own coercion
+        variables = {"p": p, "input": {PROJECT_INPUT[k]: v for k, v in fields.items()}}
+        return respond(request, (await run(request, UPDATE_PROJECT, variables))["project"])
+    return respond(request, (await run(request, GET_PROJECT, {"p": p}))["project"])
+
+
 async def request_filters(request: Request) -> dict:
     """GET query strings (lists JSON-encoded) or a POST body: PostHog clients send both."""
     filters = dict(request.query_params)
@@ -605,6 +627,7 @@ register_url_convertor("insight_kind", Choice(*COMPUTED_PATHS))
 def routes() -> list[Route]:
     base = "/api/projects/{project_id}/insights"
     return [
+        *_both("/api/projects/{project_id}", project_detail, ["GET", "PATCH"]),
         *_both(base + "/activity", insight_activity, ["GET"]),
         *_both(base + "/funnel/correlation", funnel_correlation, ["GET", "POST"]),
         *_both(base + "/{kind:insight_kind}", computed_insight, ["GET", "POST"]),

@@ -127,6 +127,51 @@ def _user(document: dict | None) -> User | None:
                 first_name=document.get("first_name", ""), email=document["email"])  # fmt: skip
 
 
+@strawberry.type(description="A project (PostHog's team) and its settings.")
+class Project:
+    id: BigInt
+    organization: BigInt
+    name: str
+    api_token: str = strawberry.field(description="The public `phc_` token SDKs send with.")
+    timezone: str
+    week_start_day: int = strawberry.field(description="0: Sunday, 1: Monday.")
+    test_account_filters: JSON
+    path_cleaning_filters: JSON
+    created_at: datetime
+
+    @strawberry.field(description="PostHog's onboarding record; Spyglass keeps none.")
+    def has_completed_onboarding_for(self) -> JSON:
+        return {}
+
+
+def project_type(document: dict) -> Project:
+    return Project(
+        id=document["id"], organization=document["organization"], name=document["name"],
+        api_token=document["api_token"], timezone=document["timezone"],
+        week_start_day=document["week_start_day"],
+        test_account_filters=document["test_account_filters"],
+        path_cleaning_filters=document["path_cleaning_filters"],
+        created_at=datetime.fromisoformat(document["created_at"]),
+    )  # fmt: skip
+
+
+class PatchInput:
+    """An input whose fields are all optional: a field left out is not changed."""
+
+    def given(self) -> dict:
+        """Only the fields the client sent (PATCH semantics)."""
+        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
+@strawberry.input(description="Project settings to change (PostHog's names, in camelCase).")
+class ProjectInput(PatchInput):
+    name: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    week_start_day: int | None = strawberry.UNSET
+    test_account_filters: JSON | None = strawberry.UNSET
+    path_cleaning_filters: JSON | None = strawberry.UNSET
+
+
 @strawberry.type
 class Insight:
     id: BigInt
@@ -461,7 +506,7 @@ class DashboardPage:
 
 
 @strawberry.input
-class DashboardInput:
+class DashboardInput(PatchInput):
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     pinned: bool | None = strawberry.UNSET
@@ -469,12 +514,9 @@ class DashboardInput:
     filters: JSON | None = strawberry.UNSET
     deleted: bool | None = strawberry.UNSET
 
-    def given(self) -> dict:
-        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
-
 
 @strawberry.input
-class InsightInput:
+class InsightInput(PatchInput):
     name: str | None = strawberry.UNSET
     derived_name: str | None = strawberry.UNSET
     filters: JSON | None = strawberry.UNSET
@@ -485,10 +527,6 @@ class InsightInput:
     tags: list[str] | None = strawberry.UNSET
     favorited: bool | None = strawberry.UNSET
     saved: bool | None = strawberry.UNSET
-
-    def given(self) -> dict:
-        """Only the fields the client sent (PATCH semantics)."""
-        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
 def _object(value) -> dict:
@@ -511,6 +549,10 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
 
 @strawberry.type
 class Query(PeopleQueries):
+    @strawberry.field
+    async def project(self, info: Info, project_id: str) -> Project:
+        return project_type(await project_access(info, project_id, "project:read"))
+
     @strawberry.field
     async def insight(self, info: Info, project_id: str, id: BigInt | None = None,
                       short_id: str | None = None, from_dashboard: BigInt | None = None,
@@ -673,6 +715,14 @@ class Query(PeopleQueries):
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation
+    async def update_project(self, info: Info, project_id: str, input: ProjectInput) -> Project:
+        project = await project_access(info, project_id, "project:write")
+        updated = await info.context.services.tenancy.update_project(
+            project["id"], input.given(), info.context.caller.user["id"]
+        )
+        return project_type(updated)
+
     @strawberry.mutation
     async def create_insight(self, info: Info, project_id: str, input: InsightInput) -> Insight:
         project = await project_access(info, project_id, "insight:write")

@@ -109,9 +109,11 @@ GRAPHQL = [
     *[f'{field}(projectId: "{{p}}", filters: {{{{}}}}) {{{{ isCached }}}}'
       for field in ("stickiness", "lifecycle", "retention", "paths", "insightResult")],
     'insight(projectId: "{p}", id: {insight}, fromDashboard: {dashboard}) {{ id }}',
+    'project(projectId: "{p}") {{ apiToken }}',
 ]  # fmt: skip
 # Every mutation, aimed at the other project's ids.
 MUTATIONS = [
+    'updateProject(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
     'createInsight(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
     'updateInsight(projectId: "{p}", id: {insight}, input: {{name: "hijack"}}) {{ id }}',
     'updateInsight(projectId: "{p}", id: {insight}, input: {{deleted: true}}) {{ id }}',
@@ -154,3 +156,4 @@ def test_graphql_mutations_refuse_another_project_and_change_nothing(spyglass, t
         assert board["name"] == "Theirs" and board["tiles"][0]["color"] is None
         assert c.get(f"/api/projects/{p}/insights/").json()["count"] == 1
         assert c.get(f"/api/projects/{p}/dashboards/").json()["count"] == 1
+        assert c.get(f"/api/projects/{p}/").json()["name"] == "Test"
