@@ -76,11 +76,13 @@ async def project_for(caller: Caller, services: Services, raw_id: str, scope: st
         project = await services.tenancy.project(project_id)
         if project is None:
             raise NotFound("Not found.")
-    scoped = caller.key.get("scoped_teams") or []
-    if project["organization"] != caller.user["organization"] or (
-        scoped and project["id"] not in scoped
-    ):
+    if project["organization"] != caller.user["organization"]:
         raise PermissionDenied("You don't have access to the project.")
+    scoped = caller.key.get("scoped_teams") or []
+    if scoped and project["id"] not in scoped:
+        raise PermissionDenied(
+            f"API key does not have access to the requested project: ID {project['id']}."
+        )
     if not caller.allows(scope):
         raise PermissionDenied(
             f"API key missing required scope '{scope}'", attr="scope", code="permission_denied"
