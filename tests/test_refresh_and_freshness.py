@@ -1,9 +1,11 @@
 """`refresh` as PostHog reads it (legacy true / "" / JSON true, and the named modes) and how long
 a cached result stays fresh: a window set by the interval, cut short when the range's last
-bucket changes, and never by new events — the request's "now" set by the dev clock."""
+bucket changes or a backfill of past data arrives, never by new events — the request's "now"
+set by the dev clock."""
 
 import json
 
+import httpx
 import pytest
 
 from tests.test_funnels_oracle import ingest
@@ -110,3 +112,22 @@ def test_the_project_timezone_says_when_the_day_turns(spyglass):
         assert trend(c, tenant, "2026-01-05T14:50:00+00:00")["cached"] is False
         assert trend(c, tenant, "2026-01-05T15:05:00+00:00")["cached"] is False
         assert trend(c, tenant, "2026-01-05T15:10:00+00:00")["cached"] is True
+
+
+def test_an_sdks_historical_migration_evicts_the_projects_results(spyglass, viewed):
+    """posthog-python marks backfills `historical_migration`: past data changed, so cached
+    results of the project are stale at once; ordinary batches (the flag false) are not."""
+    now = "2026-01-05T10:00:00+00:00"
+
+    def send(historical: bool) -> None:
+        body = {"api_key": viewed["token"], "historical_migration": historical, "batch": [
+            {"event": "$pageview", "distinct_id": f"past-{historical}",
+             "timestamp": "2026-01-03T08:00:00+00:00"}]}  # fmt: skip
+        assert httpx.post(f"{spyglass.url}/batch/", json=body).status_code == 200
+
+    with client(spyglass, viewed) as c:
+        assert trend(c, viewed, now)["total"] == 3
+        send(historical=False)
+        assert trend(c, viewed, now) == {"cached": True, "total": 3, "refreshed": now}
+        send(historical=True)
+        assert trend(c, viewed, now) == {"cached": False, "total": 5, "refreshed": now}
