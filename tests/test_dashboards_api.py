@@ -1,5 +1,7 @@
 """Dashboards and tiles over REST, and nested dashboard → tiles → insight reads in GraphQL."""
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -189,3 +191,36 @@ def test_one_graphql_request_computes_tile_results_in_the_dashboards_context(spy
         assert again["insight"]["result"] == fresh["insight"]["result"]
         assert served["is_cached"] is True and served["insight"]["result"] == fresh["insight"][
             "result"]  # fmt: skip
+
+
+def test_a_tile_edit_racing_its_insights_removal_never_brings_the_tile_back(spyglass, tenant):
+    """Removing an insight from a dashboard while someone recolours its tile: whichever goes
+    first, the tile ends removed (the recolour either lands before or finds no tile)."""
+    from gateway.errors import NotFound
+    from resolvers.dashboards import Dashboards
+    from resolvers.insights import Insights
+
+    project, user = tenant["id"], tenant["user"]["id"]
+
+    async def race(metadata, board: int) -> bool:
+        insights, boards = Insights(metadata), Dashboards(metadata)
+        insight = await insights.create(project, user, {"name": "racer", "dashboards": [board]})
+        (tile,) = [t for t in await boards.tiles_of(project, board)
+                   if t["insight_id"] == insight["id"]]  # fmt: skip
+
+        async def recolour():
+            with contextlib.suppress(NotFound):  # the removal went first
+                await boards.update_tile(project, board, tile["id"], {"color": "red"})
+
+        await asyncio.gather(insights.update(project, insight["id"], user, {"dashboards": []}),
+                             recolour())  # fmt: skip
+        on_board = [t for t in await boards.tiles_of(project, board)
+                    if t["insight_id"] == insight["id"]]  # fmt: skip
+        return not on_board and (await insights.get(project, insight["id"]))["dashboards"] == []
+
+    async def main() -> list[bool]:
+        metadata = spyglass.services.metadata
+        board = await Dashboards(metadata).create(project, user, {"name": "Raced"})
+        return [await race(metadata, board["id"]) for _ in range(30)]
+
+    assert all(spyglass.run(main()))
