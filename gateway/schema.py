@@ -8,6 +8,7 @@ keep their PostHog `code` in `extensions`; anything else is masked.
 from __future__ import annotations
 
 import asyncio
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -403,6 +404,11 @@ class ActivityEntry:
         return ActivityUser(first_name=found.get("first_name", ""), email=found["email"])
 
 
+@strawberry.enum(description="What an activity entry is about, as PostHog names it.")
+class ActivityScope(enum.Enum):
+    INSIGHT = "Insight"
+
+
 @strawberry.type
 class ActivityPage:
     total_count: int
@@ -701,16 +707,30 @@ class Query(PeopleQueries):
         return DashboardPage(count=len(documents), results=[
             dashboard_type(d, project) for d in documents[offset : offset + limit]])  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(description="The activity log of the project's insights (`id`: of one).")
     async def insight_activity(self, info: Info, project_id: str, id: BigInt | None = None,
                                limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
-        project = await project_access(info, project_id, "activity_log:read")
-        if page < 1:
-            raise ValidationError("page must be 1 or more", attr="page")
-        limit, _ = _page(limit, 0)
-        entries = await _insights(info).activity(project["id"], id)
-        chosen = entries[(page - 1) * limit : page * limit]
-        return ActivityPage(total_count=len(entries), results=[ActivityEntry(**e) for e in chosen])
+        return await _activity_page(info, project_id, id, limit, page)
+
+    @strawberry.field(description="The activity log, newest first, in PostHog's pages: "
+                      "`scope` says what about (Spyglass logs insights), `itemId` which "
+                      "one.")  # fmt: skip
+    async def activity(self, info: Info, project_id: str,
+                       scope: ActivityScope = ActivityScope.INSIGHT, item_id: BigInt | None = None,
+                       limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
+        return await _activity_page(info, project_id, item_id, limit, page)
+
+
+async def _activity_page(info: Info, project_id: str, item_id: int | None, limit: int,
+                         page: int) -> ActivityPage:  # fmt: skip
+    """Insights' activity entries (one insight's, with `item_id`), `page` of `limit` each."""
+    project = await project_access(info, project_id, "activity_log:read")
+    if page < 1:
+        raise ValidationError("page must be 1 or more", attr="page")
+    limit, _ = _page(limit, 0)
+    entries = await _insights(info).activity(project["id"], item_id)
+    chosen = entries[(page - 1) * limit : page * limit]
+    return ActivityPage(total_count=len(entries), results=[ActivityEntry(**e) for e in chosen])
 
 
 @strawberry.type

@@ -105,3 +105,13 @@ def test_an_insights_life_through_graphql_mutations(spyglass, tenant):
     assert log["totalCount"] == 6
     assert {e["user"]["email"] for e in log["results"]} == {tenant["user"]["email"]}
     assert {e["itemId"] for e in log["results"]} == {str(insight)}
+    # `activity` (the issue's name, with PostHog's scope) reads the same log
+    general = gql(
+        spyglass,
+        tenant,
+        """query ($p: String!, $id: BigInt) {
+      activity(projectId: $p, scope: INSIGHT, itemId: $id, limit: 2, page: 2) {
+        totalCount results { activity itemId user { email } detail } } }""",
+        id=insight,
+    )
+    assert general["data"]["activity"] == {"totalCount": 6, "results": log["results"][2:4]}

@@ -110,6 +110,7 @@ GRAPHQL = [
       for field in ("stickiness", "lifecycle", "retention", "paths", "insightResult")],
     'insight(projectId: "{p}", id: {insight}, fromDashboard: {dashboard}) {{ id }}',
     'project(projectId: "{p}") {{ apiToken }}',
+    'activity(projectId: "{p}", itemId: {insight}) {{ totalCount }}',
 ]  # fmt: skip
 # Every mutation, aimed at the other project's ids.
 MUTATIONS = [
