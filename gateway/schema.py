@@ -38,7 +38,7 @@ from gateway.schema_people import PeopleQueries
 from gateway.services import Services
 from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
-from resolvers.compute import compute
+from resolvers.compute import compute, refresh_mode
 from resolvers.dashboards import Dashboards
 from resolvers.filters import normalise
 from resolvers.funnel_correlation_people import correlation_people
@@ -545,6 +545,15 @@ def _insights(info: Info) -> Insights:
     return Insights(info.context.services.metadata)
 
 
+def _saved_refresh(refresh):
+    """A saved insight's `refresh`: the cache only unless asked (PostHog's `force_cache`), and
+    checked now — an insight with nothing to compute would otherwise never look at it."""
+    if refresh is None:
+        return "force_cache"
+    refresh_mode(refresh)  # a 400 naming `refresh` for a value PostHog does not read
+    return refresh
+
+
 def _page(limit: int, offset: int) -> tuple[int, int]:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", attr="limit")
@@ -581,7 +590,7 @@ class Query(PeopleQueries):
                                       attr="from_dashboard")  # fmt: skip
             tile, dashboard_filters = tiles[0], dashboard.get("filters") or {}
         return insight_type(document, project, tile=tile, dashboard_filters=dashboard_filters,
-                            refresh="force_cache" if refresh is None else refresh)  # fmt: skip
+                            refresh=_saved_refresh(refresh))  # fmt: skip
 
     @strawberry.field(
         description="PostHog's list filters: `dateFrom`/`dateTo` bound `last_modified_at` "
@@ -695,7 +704,7 @@ class Query(PeopleQueries):
                         refresh: JSON | None = None) -> Dashboard:  # fmt: skip
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
-        return dashboard_type(document, project, "force_cache" if refresh is None else refresh)
+        return dashboard_type(document, project, _saved_refresh(refresh))
 
     @strawberry.field
     async def dashboards(self, info: Info, project_id: str, limit: int = 100,

@@ -131,3 +131,14 @@ def test_an_sdks_historical_migration_evicts_the_projects_results(spyglass, view
         assert trend(c, viewed, now) == {"cached": True, "total": 3, "refreshed": now}
         send(historical=True)
         assert trend(c, viewed, now) == {"cached": False, "total": 5, "refreshed": now}
+
+
+def test_a_refresh_posthog_does_not_read_is_a_400_even_with_nothing_to_compute(spyglass, tenant):
+    with client(spyglass, tenant) as c:
+        empty = create(c, tenant["id"], name="Nothing to compute")
+        board = c.post(f"/api/projects/{tenant['id']}/dashboards/", json={"name": "B"}).json()
+        for path in (f"insights/{empty['id']}/", f"dashboards/{board['id']}/"):
+            r = c.get(f"/api/projects/{tenant['id']}/{path}", params={"refresh": "sometimes"})
+            assert r.status_code == 400 and r.json()["attr"] == "refresh", (path, r.text)
+            assert c.get(f"/api/projects/{tenant['id']}/{path}",
+                         params={"refresh": "force_blocking"}).status_code == 200  # fmt: skip
