@@ -26,6 +26,7 @@ from gateway.tenancy import check_project_settings
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
 from resolvers.funnel_correlation_people import page_of
+from resolvers.trends_filter import breakdown_page
 
 USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
 INSIGHT = " ".join([
@@ -567,7 +568,18 @@ async def _computed(request: Request, path: str, document: str):
     if path == "trend" and response_format(request) == "csv":
         return trend_csv(data["result"] or [], applied)
     absolute_people_urls(request, data["result"])
-    return respond(request, {**data, "next": None})
+    following = breakdown_next(request, applied, data["result"]) if path == "trend" else None
+    return respond(request, {**data, "next": following})
+
+
+def breakdown_next(request: Request, applied: dict, result) -> str | None:
+    """PostHog's `next` on a trend: this request with `offset` moved on by the breakdown limit,
+    when the page of breakdown values is full (there may be more). Without a breakdown there
+    is nothing to page (PostHog would still link to the same series)."""
+    if not (applied.get("breakdown") or applied.get("breakdowns")) or not isinstance(result, list):
+        return None
+    limit, offset = breakdown_page(applied, str(applied.get("display") or ""))
+    return page_url(request, offset=offset + limit) if len(result) >= limit else None
 
 
 def absolute_people_urls(request: Request, result) -> None:
