@@ -26,7 +26,13 @@ def test_the_key_from_the_header_then_the_body_then_the_query_string(spyglass, t
     bad = httpx.get(url, params={"personal_api_key": key},
                     headers={"Authorization": "Bearer phx_wrong"})  # fmt: skip
     assert bad.status_code == 401 and bad.json()["code"] == "authentication_failed"
-    assert httpx.get(url, params={"personal_api_key": "phx_wrong"}).status_code == 401
+    assert bad.json()["detail"] == (
+        "Personal API key found in request Authorization header is invalid.")  # fmt: skip
+    wrong = httpx.get(url, params={"personal_api_key": "phx_wrong"})
+    assert wrong.status_code == 401
+    assert wrong.json()["detail"] == "Personal API key found in request query string is invalid."
+    wrong = httpx.post(url, json={"name": "x", "personal_api_key": "phx_wrong"})
+    assert wrong.json()["detail"] == "Personal API key found in request body is invalid."
 
 
 # (scopes, method, path, status): each endpoint's scope, write implying read
