@@ -19,7 +19,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from gateway import admin, graphiql, rest, rest_people
-from gateway.auth import authenticate, presented_key, project_for
+from gateway.auth import authenticate, presented_key
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
 from gateway.config import Settings
@@ -117,26 +117,6 @@ async def readyz(request: Request):
     return JSONResponse({"status": "ready", "store": services.store.kind})
 
 
-def project_json(project: dict) -> dict:
-    """PostHog's project shape (the fields Spyglass keeps)."""
-    return {**project, "organization": project["organization"], "team_id": project["id"],
-            "project_id": project["id"], "has_completed_onboarding_for": {}}  # fmt: skip
-
-
-async def project_detail(request: Request):
-    services: Services = request.app.state.spyglass
-    caller = await authenticate(request, services)
-    raw_id = request.path_params["project_id"]
-    if request.method == "PATCH":  # settings: timezone, week start, test-account filters, ...
-        project = await project_for(caller, services, raw_id, "project:write")
-        updated = await services.tenancy.update_project(
-            project["id"], await rest.body(request), caller.user["id"]
-        )
-        return JSONResponse(project_json(updated))
-    project = await project_for(caller, services, raw_id, "project:read")
-    return JSONResponse(project_json(project))
-
-
 async def users_me(request: Request):
     services: Services = request.app.state.spyglass
     caller = await authenticate(request, services)
@@ -167,18 +147,52 @@ def limit_code(message: str) -> str | None:
 
 
 class BodyLimit:
-    """ASGI middleware: API and GraphQL bodies over the limit are refused with 413 up front."""
+    """ASGI middleware: API and GraphQL bodies over the limit are refused with 413 before the
+    app reads them — up front from Content-Length, or while reading a chunked body, which
+    declares no length."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/graphql")):
-            length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.limit:
-                error = PayloadTooLarge(f"request body exceeds {self.limit} bytes", attr="body")
-                return await JSONResponse(error.to_json(), status_code=413)(scope, receive, send)
-        return await self.app(scope, receive, send)
+        if scope["type"] != "http" or not scope["path"].startswith(("/api/", "/graphql")):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length and length.isdigit():
+            if int(length) > self.limit:
+                return await self._refuse(scope, receive, send)
+            return await self.app(scope, receive, send)
+        first = await self._read_within_limit(receive)
+        if first is None:
+            return await self._refuse(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the disconnect, when it comes
+            replayed = True
+            return first
+
+        return await self.app(scope, replay, send)
+
+    async def _read_within_limit(self, receive) -> dict | None:
+        """The whole body as one message, or None once it passes the limit."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message  # the client left: the app sees it as it would have
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return None
+            if not message.get("more_body"):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    async def _refuse(self, scope, receive, send):
+        error = PayloadTooLarge(f"request body exceeds {self.limit} bytes", attr="body")
+        return await JSONResponse(error.to_json(), status_code=413)(scope, receive, send)
 
 
 class GraphQLApp(GraphQL):
@@ -245,8 +259,6 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/api/projects/{project_id}", project_detail, methods=["GET", "PATCH"]),
-        Route("/api/projects/{project_id}/", project_detail, methods=["GET", "PATCH"]),
         Route("/api/users/@me", users_me),
         Route("/api/users/@me/", users_me),
         Route("/api/schema", schema_endpoint),

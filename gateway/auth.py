@@ -29,9 +29,14 @@ class Caller:
 
 
 async def presented_key(request: Request) -> str | None:
+    return (await _found_key(request))[0]
+
+
+async def _found_key(request: Request) -> tuple[str | None, str]:
+    """The key, and where it was found (PostHog names the place when the key is bad)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return header[7:].strip()
+        return header[7:].strip(), "Authorization header"
     if request.method in ("POST", "PATCH", "PUT") and "json" in request.headers.get(
         "content-type", ""
     ):
@@ -40,17 +45,21 @@ async def presented_key(request: Request) -> str | None:
         except ValueError:
             body = None
         if isinstance(body, dict) and isinstance(body.get("personal_api_key"), str):
-            return body["personal_api_key"]
-    return request.query_params.get("personal_api_key")
+            return body["personal_api_key"], "body"
+    return request.query_params.get("personal_api_key"), "query string"
 
 
 async def authenticate(request: Request, services: Services) -> Caller:
-    key = await presented_key(request)
+    key, where = await _found_key(request)
     if not key:
         raise AuthenticationError(
             "Authentication credentials were not provided.", code="not_authenticated"
         )
-    record = await services.tenancy.key_record(key)
+    try:
+        record = await services.tenancy.key_record(key)
+    except AuthenticationError:
+        raise AuthenticationError(f"Personal API key found in request {where} is invalid.",
+                                  code="authentication_failed") from None  # fmt: skip
     services.rate_limiter.check(record["id"], record.get("rate_limit_per_minute"))
     user = await services.metadata.get("user", record["user_id"])
     if user is None:
@@ -76,11 +85,13 @@ async def project_for(caller: Caller, services: Services, raw_id: str, scope: st
         project = await services.tenancy.project(project_id)
         if project is None:
             raise NotFound("Not found.")
-    scoped = caller.key.get("scoped_teams") or []
-    if project["organization"] != caller.user["organization"] or (
-        scoped and project["id"] not in scoped
-    ):
+    if project["organization"] != caller.user["organization"]:
         raise PermissionDenied("You don't have access to the project.")
+    scoped = caller.key.get("scoped_teams") or []
+    if scoped and project["id"] not in scoped:
+        raise PermissionDenied(
+            f"API key does not have access to the requested project: ID {project['id']}."
+        )
     if not caller.allows(scope):
         raise PermissionDenied(
             f"API key missing required scope '{scope}'", attr="scope", code="permission_denied"

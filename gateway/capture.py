@@ -174,6 +174,10 @@ async def capture_endpoint(request: Request):
     state = await app.identity.project(project_id)
     batch = prepare(state, messages, now)
     await app.writer.submit(batch)
+    if envelope.get("historical_migration") in (True, "true"):
+        # An SDK's backfill of past data: cached results of the project may be missing it
+        # (new events never evict a result; a bulk import of the past does, as `import` does).
+        await app.cache.bump_data_version(project_id)
     reply: dict = {"status": 1}
     if rejected:
         reply["rejected"] = rejected

@@ -1,5 +1,6 @@
-"""The per-kind insight queries (`trends`, `stickiness`, ...): a typed `filter` or PostHog's JSON
-`filters`, computed along the one path every insight takes (schema.py's `computed`).
+"""The per-kind insight queries (`trends`, `funnel`, `funnelCorrelation`, ...): a typed `filter`
+or PostHog's JSON `filters`, computed along the one path every insight takes (schema.py's
+`computed`), answered as the kind's typed result.
 
 This module has no `from __future__ import annotations` on purpose: the resolver below is built
 per kind, and Strawberry reads its argument and return types from real annotations, which must
@@ -13,31 +14,44 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from gateway.insight_inputs import (
+    FunnelCorrelationFilterInput,
     FunnelsFilterInput,
     PathsFilterInput,
     RetentionFilterInput,
     TrendsFilterInput,
     chosen_filters,
 )
-from gateway.insight_results import LifecycleResult, StickinessResult, TrendsResult, retyped
+from gateway.insight_results import (
+    FunnelCorrelationResult,
+    FunnelResult,
+    LifecycleResult,
+    PathsResult,
+    RetentionResult,
+    StickinessResult,
+    TrendsResult,
+    retyped,
+)
 
-# kind → (its typed filter input, its typed result, or None for the plain JSON envelope)
+# engine (an insight kind, or a variant read from a kind's filter) → its typed filter input and
+# typed result
 TYPED_KINDS = {
     "TRENDS": (TrendsFilterInput, TrendsResult),
     "STICKINESS": (TrendsFilterInput, StickinessResult),
     "LIFECYCLE": (TrendsFilterInput, LifecycleResult),
-    "FUNNELS": (FunnelsFilterInput, None),
-    "RETENTION": (RetentionFilterInput, None),
-    "PATHS": (PathsFilterInput, None),
+    "FUNNELS": (FunnelsFilterInput, FunnelResult),
+    "RETENTION": (RetentionFilterInput, RetentionResult),
+    "PATHS": (PathsFilterInput, PathsResult),
+    "FUNNEL_CORRELATION": (FunnelCorrelationFilterInput, FunnelCorrelationResult),
 }
 
 
-def typed_kind_field(kind: str, computed: Callable[..., Awaitable], plain_result: type):
-    """One GraphQL field for `kind`. `computed(info, project_id, filters, kind, refresh)` is the
-    schema's shared path (access check, cache, engine); passing it in keeps this module free of
-    an import cycle with schema.py."""
-    filter_input, typed_result = TYPED_KINDS[kind]
-    result = typed_result or plain_result
+def typed_kind_field(kind: str, computed: Callable[..., Awaitable], *,
+                     variant: str | None = None, description: str | None = None):  # fmt: skip
+    """One GraphQL field for `kind` (computed by `variant`'s engine when given).
+    `computed(info, project_id, filters, kind, refresh, variant)` is the schema's shared path
+    (access check, cache, engine); passing it in keeps this module free of an import cycle with
+    schema.py."""
+    filter_input, result = TYPED_KINDS[variant or kind]
 
     async def resolve(
         info: Info,
@@ -46,11 +60,12 @@ def typed_kind_field(kind: str, computed: Callable[..., Awaitable], plain_result
         filters: JSON | None = None,
         refresh: JSON | None = None,
     ) -> result:
-        envelope = await computed(info, project_id, chosen_filters(filter, filters), kind, refresh)
-        return retyped(typed_result, envelope) if typed_result else envelope
+        chosen = chosen_filters(filter, filters)
+        return retyped(result, await computed(info, project_id, chosen, kind, refresh, variant))
 
     return strawberry.field(
         resolver=resolve,
-        description=f"A {kind.lower()} insight from a typed `filter` or PostHog's JSON "
-        "`filters` (exactly one).",
+        description=description
+        or f"A {kind.lower()} insight from a typed `filter` or "
+        "PostHog's JSON `filters` (exactly one).",
     )

@@ -200,6 +200,28 @@ class FunnelsFilterInput:
     aggregation_group_type_index: int | None = strawberry.UNSET
 
 
+@strawberry.enum(description="What funnel correlation relates to converting.")
+class FunnelCorrelationType(enum.Enum):
+    EVENTS = "events"
+    PROPERTIES = "properties"
+    EVENT_WITH_PROPERTIES = "event_with_properties"
+
+
+@strawberry.input(description="A funnel filter and what to correlate with converting through "
+                  "it: PostHog's filter keys in camelCase.")  # fmt: skip
+class FunnelCorrelationFilterInput(FunnelsFilterInput):
+    funnel_correlation_type: FunnelCorrelationType | None = strawberry.UNSET
+    funnel_correlation_names: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="`PROPERTIES`: the person properties (`$all`)."
+    )
+    funnel_correlation_exclude_names: list[str] | None = strawberry.UNSET
+    funnel_correlation_exclude_event_names: list[str] | None = strawberry.UNSET
+    funnel_correlation_event_names: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="`EVENT_WITH_PROPERTIES`: the events."
+    )
+    funnel_correlation_event_exclude_property_names: list[str] | None = strawberry.UNSET
+
+
 @strawberry.enum(description="Retention's period, spelled as PostHog spells it (capitalised).")
 class RetentionPeriod(enum.Enum):
     HOUR = "Hour"

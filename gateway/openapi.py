@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from gateway.scalars import MAX_SAFE
 from gateway.schema import MAX_PAGE
 from resolvers.insight_list import ORDER_FIELDS
+from resolvers.trends_filter import MAX_BREAKDOWN_LIMIT
 
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}  # GraphQL's Int
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_SAFE}  # ids stay below 2^53 (BigInt)
@@ -195,7 +196,9 @@ ACTION_INPUT = body_of({"name": {"type": "string", "minLength": 1, "pattern": r"
                         "deleted": BOOL})  # fmt: skip
 INSIGHT_RESULT = closed(
     {"result": ANY, "last_refresh": nullable(DATETIME), "is_cached": BOOL, "timezone": STR,
-     "filters_hash": INSIGHT_FIELDS["filters_hash"], "next": {"type": "null"}},
+     "filters_hash": INSIGHT_FIELDS["filters_hash"],
+     "next": {**URL, "description": "trend: the next page of breakdown values, when this one "
+              "is full"}},
     description="PostHog's computed envelope",
 )  # fmt: skip
 FILTER_KEYS = {
@@ -419,6 +422,15 @@ COMPUTED_QUERY = [
     query("breakdown", STR),
     query("shown_as", STR),
 ]  # fmt: skip
+
+
+# A trend's page of breakdown values (`next` moves `offset` on by the limit).
+BREAKDOWN_PAGE = (
+    query("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": MAX_BREAKDOWN_LIMIT},
+          "breakdown values per page (25; WorldMap 300)"),
+    query("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+          "the first breakdown value of the page"),
+)  # fmt: skip
 
 
 # Funnel correlation (spec funnels.md §5.1): lists arrive JSON-encoded in a query string.
@@ -709,7 +721,9 @@ def paths() -> dict:
                 parameters=[p("format"), p("activity_limit"), p("page")],
             ),  # fmt: skip
         },
-        f"{insights}/trend/": _computed("trend", "a trends (or stickiness, lifecycle) insight"),
+        f"{insights}/trend/": _computed(
+            "trend", "a trends (or stickiness, lifecycle) insight", BREAKDOWN_PAGE
+        ),
         f"{insights}/funnel/": _computed("funnel", "a funnel insight"),
         f"{insights}/funnel/correlation/": _computed(
             "funnel_correlation",
@@ -760,11 +774,12 @@ def paths() -> dict:
         f"{base}/dashboards/{{id}}/": {
             "get": operation(
                 "dashboards_retrieve",
-                "Retrieve a dashboard with its tiles",
+                "Retrieve a dashboard with its tiles (`refresh` computes their results)",
                 "dashboards",
                 "dashboard:read",
                 {"200": ok("the dashboard", "Dashboard")},
-                parameters=[p("id"), p("format")],
+                parameters=[p("id"), p("format"), p("refresh")],
+                errors=("400", "401", "403", "404", "501"),
             ),  # fmt: skip
             "patch": operation(
                 "dashboards_partial_update",
@@ -873,7 +888,8 @@ def paths() -> dict:
                 "Project settings",
                 "projects",
                 "project:read",
-                {"200": ok("the project", "Project", csv=False)},
+                {"200": ok("the project", "Project")},
+                parameters=[p("format")],
                 errors=("401", "403", "404"),
             ),  # fmt: skip
             "patch": operation(
@@ -881,7 +897,8 @@ def paths() -> dict:
                 "Update project settings",
                 "projects",
                 "project:write",
-                {"200": ok("the project", "Project", csv=False)},
+                {"200": ok("the project", "Project")},
+                parameters=[p("format")],
                 body="ProjectPatch",
             ),  # fmt: skip
         },

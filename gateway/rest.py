@@ -22,9 +22,11 @@ from gateway.auth import authenticate
 from gateway.errors import NotFound, SpyglassError, ValidationError
 from gateway.scalars import MAX_SAFE
 from gateway.schema import Context, shim_schema
+from gateway.tenancy import check_project_settings
 from resolvers.dashboards import check_fields as check_dashboard
 from resolvers.dashboards import check_tile
 from resolvers.funnel_correlation_people import page_of
+from resolvers.trends_filter import breakdown_page
 
 USER = "{ id uuid distinct_id: distinctId first_name: firstName email }"
 INSIGHT = " ".join([
@@ -94,8 +96,8 @@ DASHBOARD = " ".join([
 LIST_DASHBOARDS = f"""query ($p: String!, $limit: Int!, $offset: Int!) {{
   page: dashboards(projectId: $p, limit: $limit, offset: $offset) {{
     count results {{ {DASHBOARD} }} }} }}"""
-GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!) {{
-  dashboard(projectId: $p, id: $id) {{ {DASHBOARD} }} }}"""
+GET_DASHBOARD = f"""query ($p: String!, $id: BigInt!, $refresh: JSON) {{
+  dashboard(projectId: $p, id: $id, refresh: $refresh) {{ {DASHBOARD} }} }}"""
 CREATE_DASHBOARD = f"""mutation ($p: String!, $input: DashboardInput!) {{
   dashboard: createDashboard(projectId: $p, input: $input) {{ {DASHBOARD} }} }}"""
 UPDATE_DASHBOARD = f"""mutation ($p: String!, $id: BigInt!, $input: DashboardInput!) {{
@@ -144,6 +146,16 @@ COHORT_PERSONS = """query ($p: String!, $id: BigInt!, $limit: Int!, $offset: Int
   page: cohortPersons(projectId: $p, id: $id, limit: $limit, offset: $offset) {
     count results { id distinct_ids: distinctIds } } }"""
 DASHBOARD_FIELDS = ("name", "description", "pinned", "tags", "filters", "deleted")
+PROJECT = ("id organization name api_token: apiToken timezone week_start_day: weekStartDay "
+           "test_account_filters: testAccountFilters path_cleaning_filters: pathCleaningFilters "
+           "created_at: createdAt team_id: id project_id: id "
+           "has_completed_onboarding_for: hasCompletedOnboardingFor")  # fmt: skip
+GET_PROJECT = f"query ($p: String!) {{ project(projectId: $p) {{ {PROJECT} }} }}"
+UPDATE_PROJECT = f"""mutation ($p: String!, $input: ProjectInput!) {{
+  project: updateProject(projectId: $p, input: $input) {{ {PROJECT} }} }}"""
+PROJECT_INPUT = {"name": "name", "timezone": "timezone", "week_start_day": "weekStartDay",
+                 "test_account_filters": "testAccountFilters",
+                 "path_cleaning_filters": "pathCleaningFilters"}  # fmt: skip
 
 INPUT_FIELDS = {"name": "name", "derived_name": "derivedName", "filters": "filters",
                 "order": "order", "deleted": "deleted", "dashboards": "dashboards",
@@ -180,6 +192,7 @@ async def run(request: Request, document: str, variables: dict) -> dict:
     """Execute a document as the caller; a GraphQL error becomes the REST error it carries."""
     services = request.app.state.spyglass
     caller = await authenticate(request, services)
+    response_format(request)
     if isinstance(variables.get("id"), int) and variables["id"] > MAX_SAFE:
         raise NotFound("Not found.")  # ids stay below 2^53: a larger path id names nothing
     result = await shim_schema.execute(document, variable_values=variables,
@@ -260,15 +273,22 @@ def csv_text(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def respond(request: Request, payload, *, status: int = 200, rows: list | None = None):
+def response_format(request: Request) -> str:
+    """`json` or `csv` from `?format=` or the Accept header. An unknown format is a 404, found
+    before anything runs (as DRF negotiates before the view): a PATCH asked for in a format
+    that cannot be answered writes nothing."""
     fmt = request.query_params.get("format") or (
         "csv" if "text/csv" in request.headers.get("accept", "") else "json")  # fmt: skip
-    if fmt == "json":
+    if fmt not in ("json", "csv"):
+        raise NotFound(f"Not found: format {fmt!r} is not available (json, csv).")
+    return fmt
+
+
+def respond(request: Request, payload, *, status: int = 200, rows: list | None = None):
+    if response_format(request) == "json":
         return JSONResponse(payload, status_code=status)
-    if fmt == "csv":
-        return Response(csv_text(rows if rows is not None else [payload]), status_code=status,
-                        media_type="text/csv; charset=utf-8")  # fmt: skip
-    raise NotFound(f"Not found: format {fmt!r} is not available (json, csv).")
+    return Response(csv_text(rows if rows is not None else [payload]), status_code=status,
+                    media_type="text/csv; charset=utf-8")  # fmt: skip
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -484,8 +504,20 @@ async def dashboard_item(request: Request):
         if tiles:
             data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
         return respond(request, data["dashboard"])
-    data = await run(request, GET_DASHBOARD, {"p": p, "id": dashboard_id})
+    variables = {"p": p, "id": dashboard_id, "refresh": request.query_params.get("refresh")}
+    data = await run(request, GET_DASHBOARD, variables)
     return respond(request, data["dashboard"])
+
+
+async def project_detail(request: Request):
+    """PostHog's project settings; other keys of a PATCH body (read-only ones) are ignored."""
+    p = request.path_params["project_id"]
+    if request.method == "PATCH":
+        fields = {k: v for k, v in (await body(request)).items() if k in PROJECT_INPUT}
+        check_project_settings(fields)  # PostHog's 400s, before GraphQL's own coercion
+        variables = {"p": p, "input": {PROJECT_INPUT[k]: v for k, v in fields.items()}}
+        return respond(request, (await run(request, UPDATE_PROJECT, variables))["project"])
+    return respond(request, (await run(request, GET_PROJECT, {"p": p}))["project"])
 
 
 async def request_filters(request: Request) -> dict:
@@ -533,12 +565,21 @@ async def _computed(request: Request, path: str, document: str):
         filters["insight"] = shown if shown in kinds else kinds[0]
     data = (await run(request, document, {"p": p, "filters": filters, "refresh": refresh}))["r"]
     applied = data.pop("filters")
-    fmt = request.query_params.get("format")
-    if path == "trend" and (fmt == "csv" or (fmt is None and "text/csv" in request.headers.get(
-            "accept", ""))):  # fmt: skip
+    if path == "trend" and response_format(request) == "csv":
         return trend_csv(data["result"] or [], applied)
     absolute_people_urls(request, data["result"])
-    return respond(request, {**data, "next": None})
+    following = breakdown_next(request, applied, data["result"]) if path == "trend" else None
+    return respond(request, {**data, "next": following})
+
+
+def breakdown_next(request: Request, applied: dict, result) -> str | None:
+    """PostHog's `next` on a trend: this request with `offset` moved on by the breakdown limit,
+    when the page of breakdown values is full (there may be more). Without a breakdown there
+    is nothing to page (PostHog would still link to the same series)."""
+    if not (applied.get("breakdown") or applied.get("breakdowns")) or not isinstance(result, list):
+        return None
+    limit, offset = breakdown_page(applied, str(applied.get("display") or ""))
+    return page_url(request, offset=offset + limit) if len(result) >= limit else None
 
 
 def absolute_people_urls(request: Request, result) -> None:
@@ -598,6 +639,7 @@ register_url_convertor("insight_kind", Choice(*COMPUTED_PATHS))
 def routes() -> list[Route]:
     base = "/api/projects/{project_id}/insights"
     return [
+        *_both("/api/projects/{project_id}", project_detail, ["GET", "PATCH"]),
         *_both(base + "/activity", insight_activity, ["GET"]),
         *_both(base + "/funnel/correlation", funnel_correlation, ["GET", "POST"]),
         *_both(base + "/{kind:insight_kind}", computed_insight, ["GET", "POST"]),

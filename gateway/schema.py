@@ -8,6 +8,7 @@ keep their PostHog `code` in `extensions`; anything else is masked.
 from __future__ import annotations
 
 import asyncio
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,7 +38,7 @@ from gateway.schema_people import PeopleQueries
 from gateway.services import Services
 from resolvers.actions import Actions
 from resolvers.cohorts import Cohorts, cohort_people
-from resolvers.compute import compute
+from resolvers.compute import compute, refresh_mode
 from resolvers.dashboards import Dashboards
 from resolvers.filters import normalise
 from resolvers.funnel_correlation_people import correlation_people
@@ -105,6 +106,12 @@ async def project_access(info: Info, project_id: str, scope: str) -> dict:
     return await project_for(context.caller, context.services, project_id, scope)
 
 
+def refreshed_at(envelope: dict) -> datetime | None:
+    """An envelope's `last_refresh` (ISO text in the cache; null when never computed)."""
+    refreshed = envelope["last_refresh"]
+    return datetime.fromisoformat(refreshed) if refreshed else None
+
+
 @strawberry.type
 class User:
     id: BigInt
@@ -119,6 +126,51 @@ def _user(document: dict | None) -> User | None:
         return None
     return User(id=document["id"], uuid=document.get("uuid", ""), distinct_id=document.get("uuid"),
                 first_name=document.get("first_name", ""), email=document["email"])  # fmt: skip
+
+
+@strawberry.type(description="A project (PostHog's team) and its settings.")
+class Project:
+    id: BigInt
+    organization: BigInt
+    name: str
+    api_token: str = strawberry.field(description="The public `phc_` token SDKs send with.")
+    timezone: str
+    week_start_day: int = strawberry.field(description="0: Sunday, 1: Monday.")
+    test_account_filters: JSON
+    path_cleaning_filters: JSON
+    created_at: datetime
+
+    @strawberry.field(description="PostHog's onboarding record; Spyglass keeps none.")
+    def has_completed_onboarding_for(self) -> JSON:
+        return {}
+
+
+def project_type(document: dict) -> Project:
+    return Project(
+        id=document["id"], organization=document["organization"], name=document["name"],
+        api_token=document["api_token"], timezone=document["timezone"],
+        week_start_day=document["week_start_day"],
+        test_account_filters=document["test_account_filters"],
+        path_cleaning_filters=document["path_cleaning_filters"],
+        created_at=datetime.fromisoformat(document["created_at"]),
+    )  # fmt: skip
+
+
+class PatchInput:
+    """An input whose fields are all optional: a field left out is not changed."""
+
+    def given(self) -> dict:
+        """Only the fields the client sent (PATCH semantics)."""
+        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
+@strawberry.input(description="Project settings to change (PostHog's names, in camelCase).")
+class ProjectInput(PatchInput):
+    name: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    week_start_day: int | None = strawberry.UNSET
+    test_account_filters: JSON | None = strawberry.UNSET
+    path_cleaning_filters: JSON | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -191,8 +243,7 @@ class Insight:
 
     @strawberry.field
     async def last_refresh(self, info: Info) -> datetime | None:
-        refreshed = (await self._computed(info))["last_refresh"]
-        return datetime.fromisoformat(refreshed) if refreshed else None
+        return refreshed_at(await self._computed(info))
 
     @strawberry.field
     async def is_cached(self, info: Info) -> bool:
@@ -303,10 +354,9 @@ class InsightResult(ComputedInsight):
 
 
 def result_type(envelope: dict) -> InsightResult:
-    refreshed = envelope["last_refresh"]
     return InsightResult(
         result=envelope["result"], is_cached=envelope["is_cached"],
-        last_refresh=datetime.fromisoformat(refreshed) if refreshed else None,
+        last_refresh=refreshed_at(envelope),
         timezone=envelope["timezone"], filters_hash=envelope["filters_hash"],
         filters=envelope["filters"],
     )  # fmt: skip
@@ -354,28 +404,60 @@ class ActivityEntry:
         return ActivityUser(first_name=found.get("first_name", ""), email=found["email"])
 
 
+@strawberry.enum(description="What an activity entry is about, as PostHog names it.")
+class ActivityScope(enum.Enum):
+    INSIGHT = "Insight"
+
+
 @strawberry.type
 class ActivityPage:
     total_count: int
     results: list[ActivityEntry]
 
 
-@strawberry.type
+@strawberry.type(description="A dashboard tile. Its insight is read in the dashboard's "
+                 "context (PostHog's): the dashboard's filters over the insight's, the tile's "
+                 "colour and layouts; `lastRefresh` and `isCached` are its result's.")  # fmt: skip
 class DashboardTile:
     id: BigInt
     color: str | None
     layouts: JSON
     order: int
     text: JSON | None
-    last_refresh: datetime | None
-    is_cached: bool
-    insight_id: strawberry.Private[int]
-    project: strawberry.Private[dict]
+    tile: strawberry.Private[dict]
+    dashboard: strawberry.Private[Dashboard]
+    loaded: strawberry.Private[object] = None
+
+    async def _insight(self, info: Info) -> Insight | None:
+        """The tile's insight, built once however many of the tile's fields ask for it."""
+        if self.loaded is None:
+            self.loaded = asyncio.ensure_future(self._load(info))
+        return await asyncio.shield(self.loaded)
+
+    async def _load(self, info: Info) -> Insight | None:
+        project = self.dashboard.project
+        document = await info.context.insights(project["id"]).load(self.tile["insight_id"])
+        if document is None:
+            return None
+        return insight_type(document, project, refresh=self.dashboard.refresh, tile=self.tile,
+                            dashboard_filters=self.dashboard.filters)  # fmt: skip
+
+    async def _envelope(self, info: Info) -> dict:
+        insight = await self._insight(info)
+        return await insight._computed(info) if insight else {"last_refresh": None,
+                                                              "is_cached": False}  # fmt: skip
 
     @strawberry.field
     async def insight(self, info: Info) -> Insight | None:
-        document = await info.context.insights(self.project["id"]).load(self.insight_id)
-        return insight_type(document, self.project) if document else None
+        return await self._insight(info)
+
+    @strawberry.field
+    async def last_refresh(self, info: Info) -> datetime | None:
+        return refreshed_at(await self._envelope(info))
+
+    @strawberry.field
+    async def is_cached(self, info: Info) -> bool:
+        return (await self._envelope(info))["is_cached"]
 
 
 @strawberry.type
@@ -397,6 +479,7 @@ class Dashboard:
     team_id: BigInt
     created_by_id: strawberry.Private[int]
     project: strawberry.Private[dict]
+    refresh: strawberry.Private[object] = "force_cache"  # what its tiles' insights compute
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -406,12 +489,11 @@ class Dashboard:
     async def tiles(self, info: Info) -> list[DashboardTile]:
         boards = Dashboards(info.context.services.metadata)
         return [DashboardTile(id=t["id"], color=t.get("color"), layouts=t.get("layouts") or {},
-                              order=t.get("order", 0), text=None, last_refresh=None,
-                              is_cached=False, insight_id=t["insight_id"], project=self.project)
+                              order=t.get("order", 0), text=None, tile=t, dashboard=self)
                 for t in await boards.tiles_of(self.project["id"], self.id)]  # fmt: skip
 
 
-def dashboard_type(document: dict, project: dict) -> Dashboard:
+def dashboard_type(document: dict, project: dict, refresh="force_cache") -> Dashboard:
     return Dashboard(
         id=document["id"], name=document["name"] or "", description=document["description"] or "",
         pinned=document["pinned"], created_at=datetime.fromisoformat(document["created_at"]),
@@ -419,7 +501,7 @@ def dashboard_type(document: dict, project: dict) -> Dashboard:
         creation_mode=document["creation_mode"], filters=document["filters"],
         tags=document["tags"], restriction_level=21, effective_restriction_level=21,
         effective_privilege_level=37, team_id=project["id"],
-        created_by_id=document["created_by"], project=project,
+        created_by_id=document["created_by"], project=project, refresh=refresh,
     )  # fmt: skip
 
 
@@ -430,7 +512,7 @@ class DashboardPage:
 
 
 @strawberry.input
-class DashboardInput:
+class DashboardInput(PatchInput):
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     pinned: bool | None = strawberry.UNSET
@@ -438,12 +520,9 @@ class DashboardInput:
     filters: JSON | None = strawberry.UNSET
     deleted: bool | None = strawberry.UNSET
 
-    def given(self) -> dict:
-        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
-
 
 @strawberry.input
-class InsightInput:
+class InsightInput(PatchInput):
     name: str | None = strawberry.UNSET
     derived_name: str | None = strawberry.UNSET
     filters: JSON | None = strawberry.UNSET
@@ -454,10 +533,6 @@ class InsightInput:
     tags: list[str] | None = strawberry.UNSET
     favorited: bool | None = strawberry.UNSET
     saved: bool | None = strawberry.UNSET
-
-    def given(self) -> dict:
-        """Only the fields the client sent (PATCH semantics)."""
-        return {k: v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
 def _object(value) -> dict:
@@ -470,6 +545,15 @@ def _insights(info: Info) -> Insights:
     return Insights(info.context.services.metadata)
 
 
+def _saved_refresh(refresh):
+    """A saved insight's `refresh`: the cache only unless asked (PostHog's `force_cache`), and
+    checked now — an insight with nothing to compute would otherwise never look at it."""
+    if refresh is None:
+        return "force_cache"
+    refresh_mode(refresh)  # a 400 naming `refresh` for a value PostHog does not read
+    return refresh
+
+
 def _page(limit: int, offset: int) -> tuple[int, int]:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", attr="limit")
@@ -480,6 +564,10 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
 
 @strawberry.type
 class Query(PeopleQueries):
+    @strawberry.field
+    async def project(self, info: Info, project_id: str) -> Project:
+        return project_type(await project_access(info, project_id, "project:read"))
+
     @strawberry.field
     async def insight(self, info: Info, project_id: str, id: BigInt | None = None,
                       short_id: str | None = None, from_dashboard: BigInt | None = None,
@@ -502,7 +590,7 @@ class Query(PeopleQueries):
                                       attr="from_dashboard")  # fmt: skip
             tile, dashboard_filters = tiles[0], dashboard.get("filters") or {}
         return insight_type(document, project, tile=tile, dashboard_filters=dashboard_filters,
-                            refresh="force_cache" if refresh is None else refresh)  # fmt: skip
+                            refresh=_saved_refresh(refresh))  # fmt: skip
 
     @strawberry.field(
         description="PostHog's list filters: `dateFrom`/`dateTo` bound `last_modified_at` "
@@ -540,19 +628,17 @@ class Query(PeopleQueries):
                              refresh: JSON | None = None) -> InsightResult:  # fmt: skip
         return await computed(info, project_id, filters, None, refresh)
 
-    trends = typed_kind_field("TRENDS", computed, InsightResult)
-    stickiness = typed_kind_field("STICKINESS", computed, InsightResult)
-    lifecycle = typed_kind_field("LIFECYCLE", computed, InsightResult)
-    funnel = typed_kind_field("FUNNELS", computed, InsightResult)
-    retention = typed_kind_field("RETENTION", computed, InsightResult)
-    paths = typed_kind_field("PATHS", computed, InsightResult)
-
-    @strawberry.field(description="Funnel correlation (events, properties or event "
-                      "properties that go with converting) of a funnel filter.")  # fmt: skip
-    async def funnel_correlation(self, info: Info, project_id: str, filters: JSON,
-                                 refresh: JSON | None = None) -> InsightResult:  # fmt: skip
-        return await computed(info, project_id, filters, "FUNNELS", refresh,
-                              variant="FUNNEL_CORRELATION")  # fmt: skip
+    trends = typed_kind_field("TRENDS", computed)
+    stickiness = typed_kind_field("STICKINESS", computed)
+    lifecycle = typed_kind_field("LIFECYCLE", computed)
+    funnel = typed_kind_field("FUNNELS", computed)
+    retention = typed_kind_field("RETENTION", computed)
+    paths = typed_kind_field("PATHS", computed)
+    funnel_correlation = typed_kind_field(
+        "FUNNELS", computed, variant="FUNNEL_CORRELATION",
+        description="Funnel correlation (events, properties or event properties that go with "
+        "converting) of a typed funnel `filter` or PostHog's JSON `filters` (exactly one).",
+    )  # fmt: skip
 
     @strawberry.field(description="The actors behind one funnel correlation row.")
     async def funnel_correlation_persons(self, info: Info, project_id: str,
@@ -611,11 +697,14 @@ class Query(PeopleQueries):
             limit=limit, offset=offset)  # fmt: skip
         return PersonPage(count=total, results=[PersonRow(**r) for r in rows])
 
-    @strawberry.field
-    async def dashboard(self, info: Info, project_id: str, id: BigInt) -> Dashboard:
+    @strawberry.field(description="A dashboard; `refresh` (as on `insight`) says whether "
+                      "its tiles' results come from the cache only (the default) or are "
+                      "computed.")  # fmt: skip
+    async def dashboard(self, info: Info, project_id: str, id: BigInt,
+                        refresh: JSON | None = None) -> Dashboard:  # fmt: skip
         project = await project_access(info, project_id, "dashboard:read")
         document = await Dashboards(info.context.services.metadata).get(project["id"], id)
-        return dashboard_type(document, project)
+        return dashboard_type(document, project, _saved_refresh(refresh))
 
     @strawberry.field
     async def dashboards(self, info: Info, project_id: str, limit: int = 100,
@@ -627,20 +716,42 @@ class Query(PeopleQueries):
         return DashboardPage(count=len(documents), results=[
             dashboard_type(d, project) for d in documents[offset : offset + limit]])  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(description="The activity log of the project's insights (`id`: of one).")
     async def insight_activity(self, info: Info, project_id: str, id: BigInt | None = None,
                                limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
-        project = await project_access(info, project_id, "activity_log:read")
-        if page < 1:
-            raise ValidationError("page must be 1 or more", attr="page")
-        limit, _ = _page(limit, 0)
-        entries = await _insights(info).activity(project["id"], id)
-        chosen = entries[(page - 1) * limit : page * limit]
-        return ActivityPage(total_count=len(entries), results=[ActivityEntry(**e) for e in chosen])
+        return await _activity_page(info, project_id, id, limit, page)
+
+    @strawberry.field(description="The activity log, newest first, in PostHog's pages: "
+                      "`scope` says what about (Spyglass logs insights), `itemId` which "
+                      "one.")  # fmt: skip
+    async def activity(self, info: Info, project_id: str,
+                       scope: ActivityScope = ActivityScope.INSIGHT, item_id: BigInt | None = None,
+                       limit: int = 10, page: int = 1) -> ActivityPage:  # fmt: skip
+        return await _activity_page(info, project_id, item_id, limit, page)
+
+
+async def _activity_page(info: Info, project_id: str, item_id: int | None, limit: int,
+                         page: int) -> ActivityPage:  # fmt: skip
+    """Insights' activity entries (one insight's, with `item_id`), `page` of `limit` each."""
+    project = await project_access(info, project_id, "activity_log:read")
+    if page < 1:
+        raise ValidationError("page must be 1 or more", attr="page")
+    limit, _ = _page(limit, 0)
+    entries = await _insights(info).activity(project["id"], item_id)
+    chosen = entries[(page - 1) * limit : page * limit]
+    return ActivityPage(total_count=len(entries), results=[ActivityEntry(**e) for e in chosen])
 
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation
+    async def update_project(self, info: Info, project_id: str, input: ProjectInput) -> Project:
+        project = await project_access(info, project_id, "project:write")
+        updated = await info.context.services.tenancy.update_project(
+            project["id"], input.given(), info.context.caller.user["id"]
+        )
+        return project_type(updated)
+
     @strawberry.mutation
     async def create_insight(self, info: Info, project_id: str, input: InsightInput) -> Insight:
         project = await project_access(info, project_id, "insight:write")

@@ -10,12 +10,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from gateway.clock import Clock
-from gateway.errors import AuthenticationError
+from gateway.errors import AuthenticationError, ValidationError
 from gateway.metadata import Metadata
 
 DEFAULT_TEST_ACCOUNT_FILTERS_HOSTS = ["localhost", "127.0.0.1"]
+# How long a gateway trusts the keys it read: a key revoked through another gateway stops
+# working here within this many seconds (monotonic time, not the injectable clock, which a
+# dev-clock request may set to any moment).
+KEY_CACHE_SECONDS = 5.0
+# PostHog's scope objects (posthog/models/scopes.py): a key may name any of them, so a PostHog
+# key's scopes carry over, though Spyglass only serves some of these objects.
+SCOPE_OBJECTS = frozenset({
+    "action", "activity_log", "annotation", "batch_export", "cohort", "dashboard",
+    "dashboard_template", "early_access_feature", "event_definition", "experiment", "export",
+    "feature_flag", "group", "insight", "notebook", "organization", "organization_member",
+    "person", "plugin", "project", "property_definition", "query", "session_recording",
+    "session_recording_playlist", "sharing_configuration", "subscription", "survey", "user",
+    "webhook",
+})  # fmt: skip
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    """`object:read`, `object:write` or `*`, as PostHog validates a new key's scopes: a typo
+    would otherwise make a key that silently can do nothing."""
+    for scope in scopes:
+        obj, _, action = scope.partition(":")
+        if scope != "*" and (obj not in SCOPE_OBJECTS or action not in ("read", "write")):
+            raise ValidationError(f"Invalid scope: {scope}", attr="scopes")
+    return scopes
 
 
 def default_test_account_filters(company_domain: str) -> list[dict]:
@@ -72,12 +97,15 @@ def check_project_settings(fields: dict) -> dict:
 
 
 class Tenancy:
-    def __init__(self, metadata: Metadata, clock: Clock, secret: bytes):
+    def __init__(self, metadata: Metadata, clock: Clock, secret: bytes, *,
+                 key_cache_seconds: float = KEY_CACHE_SECONDS):  # fmt: skip
         self.metadata = metadata
         self.clock = clock
         self.secret = secret
         self._project_by_token: dict[str, int] = {}
         self._key_cache: dict[str, dict] = {}
+        self._key_cache_read = float("-inf")  # time.monotonic() of the last full read
+        self.key_cache_seconds = key_cache_seconds
 
     def hash_key(self, key: str) -> str:
         return "hmac_sha256$" + hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
@@ -151,6 +179,7 @@ class Tenancy:
         rate_limit_per_minute: int | None = None,
     ) -> tuple[str, dict]:
         """Return (the key, shown this once; its stored record)."""
+        check_scopes(scopes or [])
         key = "phx_" + secrets.token_urlsafe(32)
         entity = await self.metadata.create("personal_api_key", 0, {
             "user_id": user_id, "label": label, "secure_value": self.hash_key(key),
@@ -178,9 +207,11 @@ class Tenancy:
         """The stored record of a presented key, or AuthenticationError."""
         digest = self.hash_key(key)
         record = self._key_cache.get(digest)
-        if record is None:
+        stale = time.monotonic() - self._key_cache_read > self.key_cache_seconds
+        if record is None or stale:
             keys = await self.metadata.latest("personal_api_key")
             self._key_cache = {e.document["secure_value"]: e.document for e in keys}
+            self._key_cache_read = time.monotonic()
             record = self._key_cache.get(digest)
         if record is None or record.get("revoked"):
             raise AuthenticationError("Personal API key is invalid.", code="authentication_failed")

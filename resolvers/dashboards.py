@@ -141,12 +141,21 @@ class Dashboards:
     async def update_tile(self, project_id: int, dashboard_id: int, tile_id: int,
                           fields: dict) -> dict:  # fmt: skip
         values = check_tile(fields)
-        async with self.metadata.lock(TILE, tile_id):
-            found = await self.metadata.latest(TILE, project_id=project_id, entity_id=tile_id)
-            if not found or found[0].document["dashboard_id"] != dashboard_id or \
-                    found[0].document["deleted"]:  # fmt: skip
-                raise NotFound("Tile not found.")
-            document = {**found[0].document, **values}
-            await self.metadata.write(TILE, project_id, tile_id, found[0].version + 1, document,
+        insight_id = (await self._live_tile(project_id, dashboard_id, tile_id)).document[
+            "insight_id"]  # fmt: skip
+        # A tile is also written when its insight moves on or off dashboards, under the
+        # insight's lock (resolvers/insights.py): taking the same lock keeps a colour change
+        # from bringing back a tile removed meanwhile, or a removal from losing the colour.
+        async with self.metadata.lock("insight", insight_id):
+            found = await self._live_tile(project_id, dashboard_id, tile_id)
+            document = {**found.document, **values}
+            await self.metadata.write(TILE, project_id, tile_id, found.version + 1, document,
                                       activity="updated")  # fmt: skip
             return document
+
+    async def _live_tile(self, project_id: int, dashboard_id: int, tile_id: int) -> Entity:
+        found = await self.metadata.latest(TILE, project_id=project_id, entity_id=tile_id)
+        if not found or found[0].document["dashboard_id"] != dashboard_id or \
+                found[0].document["deleted"]:  # fmt: skip
+            raise NotFound("Tile not found.")
+        return found[0]

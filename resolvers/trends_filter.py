@@ -229,7 +229,7 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
     if bins is not None and not 0 < bins <= MAX_HISTOGRAM_BINS:
         raise ValidationError(f"breakdown_histogram_bin_count must be 1-{MAX_HISTOGRAM_BINS}",
                               attr="breakdown_histogram_bin_count")  # fmt: skip
-    limit, offset = _limit_and_offset(raw, display)
+    limit, offset = breakdown_page(raw, display)
     return Breakdown(kind, str(value), group_index if kind == "group" else None,
                      truthy(raw.get("breakdown_normalize_url", False)), limit, offset,
                      truthy(raw.get("breakdown_hide_other_aggregation", False)),
@@ -270,7 +270,7 @@ def _multiple_breakdown(raw: dict, display: str) -> Breakdown:
         dims.append(Breakdown(kind, str(item["property"]),
                               group_index if kind == "group" else None,
                               truthy(item.get("normalize_url", False)), 0, 0, False))  # fmt: skip
-    limit, offset = _limit_and_offset(raw, display)
+    limit, offset = breakdown_page(raw, display)
     return Breakdown("multiple", "", None, False, limit, offset,
                      truthy(raw.get("breakdown_hide_other_aggregation", False)),
                      dims=tuple(dims))  # fmt: skip
@@ -292,7 +292,8 @@ def _cohort_breakdown(value) -> Breakdown:
     return Breakdown("cohort", "", None, False, len(cohorts), 0, True, tuple(cohorts))
 
 
-def _limit_and_offset(raw: dict, display: str) -> tuple[int, int]:
+def breakdown_page(raw: dict, display: str) -> tuple[int, int]:
+    """(how many breakdown values a page holds, where it starts): `breakdown_limit`, `offset`."""
     default_limit = 300 if display == "WorldMap" else 25
     limit = optional_int(raw.get("breakdown_limit"), "breakdown_limit") or default_limit
     if not 0 < limit <= MAX_BREAKDOWN_LIMIT:

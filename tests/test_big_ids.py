@@ -3,6 +3,7 @@ them as BigInt, and past 2^53 - 1 (beyond JavaScript's exact integers) they name
 
 import pytest
 
+from resolvers.insights import short_id_for
 from tests.test_insights_api import client, create
 
 BIG = 2**33 + 7  # past 2^31, below the 2^47 that short ids encode
@@ -63,3 +64,16 @@ def test_ids_beyond_javascripts_exact_range_are_refused(spyglass, tenant):
         assert r.status_code == 400 and r.json()["attr"] == "created_by"
         r = c.get(f"/api/projects/{p}/insights/1/", params={"from_dashboard": str(2**60)})
         assert r.status_code == 400 and r.json()["attr"] == "from_dashboard"
+
+
+def test_short_ids_are_unique_by_construction():
+    """A short id is a bijective scramble of the id: distinct ids never share one, at the start
+    of the range, around 2^31 and at its top; always 8 characters of [0-9A-Za-z]."""
+    ranges = (range(1, 200_001), range(2**31 - 50_000, 2**31 + 50_000),
+              range(2**47 - 50_000, 2**47))  # fmt: skip
+    ids = [i for r in ranges for i in r]
+    shorts = [short_id_for(i) for i in ids]
+    assert len(set(shorts)) == len(ids)
+    assert all(len(s) == 8 and s.isalnum() and s.isascii() for s in shorts)
+    with pytest.raises(OverflowError):
+        short_id_for(2**47)

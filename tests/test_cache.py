@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from gateway.cache import ResultCache
+from gateway.cache import LEASE_S, ResultCache
 
 
 def run(coro):
@@ -98,3 +98,32 @@ def test_identical_concurrent_requests_compute_once(spyglass, tenant, caches):
     entries = run(scenario())
     assert len(calls) == 1
     assert len({str(e.payload) for e in entries}) == 1
+
+
+def test_a_waiting_gateway_wakes_when_the_result_lands_not_when_the_lease_ends(redis_url):
+    """Gateway two asks while gateway one computes (0.3 s): it gets one's result as soon as
+    it is stored, far inside the lock's lease (LEASE_S), and computes nothing itself."""
+    calls: list = []
+
+    async def slow():
+        calls.append(1)
+        await asyncio.sleep(0.3)
+        return {"result": 7, "last_refresh": "2026-01-01T00:00:00+00:00"}
+
+    async def scenario():
+        one, two = ResultCache(redis_url), ResultCache(redis_url)
+        key = await one.key(987_654, "TRENDS", f"cache_wake_{id(calls)}")
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(one.result(key, slow, fresh=lambda p: True, force=True))
+        await asyncio.sleep(0.05)  # one holds the lock now
+        started = loop.time()
+        waited = await two.result(key, slow, fresh=lambda p: False, force=True)
+        elapsed = loop.time() - started
+        await first
+        await one.close()
+        await two.close()
+        return waited, elapsed
+
+    waited, elapsed = run(scenario())
+    assert waited.payload["result"] == 7 and len(calls) == 1
+    assert elapsed < LEASE_S / 10, elapsed

@@ -181,3 +181,27 @@ def test_funnel_over_rest_and_a_cohort_filter(spyglass, tenant):
         )
         assert r.status_code == 200, r.text
         assert [s["count"] for s in r.json()["result"]] == [2, 2, 1]
+
+
+def test_trend_breakdown_pages_follow_next(spyglass, tenant):
+    """Three browsers, two to a page: `next` moves `offset` on by the limit while a page is
+    full; the last page has none. Without a breakdown there is nothing to page."""
+    from tests.test_funnels_oracle import ingest
+
+    ingest(spyglass, tenant, [(f"u{i}", "2021-05-01T12:00:00+00:00", "$pageview",
+                               {"$browser": browser})
+                              for i, browser in enumerate(["Chrome"] * 3 + ["Safari"] * 2
+                                                          + ["Firefox"])])  # fmt: skip
+    query = {"events": json.dumps([{"id": "$pageview"}]), "date_from": "2021-05-01",
+             "date_to": "2021-05-01", "breakdown": "$browser", "breakdown_limit": "2"}  # fmt: skip
+    with client(spyglass, tenant) as c:
+        first = c.get(f"/api/projects/{tenant['id']}/insights/trend/", params=query).json()
+        assert first["next"] is not None and "offset=2" in first["next"]
+        assert first["next"].startswith(spyglass.url)
+        second = httpx.get(first["next"], headers=c.headers).json()
+        plain = {k: v for k, v in query.items() if k not in ("breakdown", "breakdown_limit")}
+        unbroken = c.get(f"/api/projects/{tenant['id']}/insights/trend/", params=plain).json()
+    shown = [s["breakdown_value"] for s in first["result"]]
+    assert shown[:2] == ["Chrome", "Safari"]
+    assert [s["breakdown_value"] for s in second["result"]] == ["Firefox"]
+    assert second["next"] is None and unbroken["next"] is None

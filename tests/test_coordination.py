@@ -1,11 +1,16 @@
-"""Two gateways sharing ClickHouse and a real redis-server: ids are never handed out twice and
-a read-modify-write of one entity holds a lock the other gateway respects."""
+"""Two gateways sharing ClickHouse and a real redis-server: ids are never handed out twice, a
+read-modify-write of one entity holds a lock the other gateway respects, and a key revoked
+through one gateway soon stops working on the other."""
 
 import asyncio
 import uuid
 
+import pytest
+
 from gateway.coordination import LocalCoordination, RedisCoordination, open_coordination
+from gateway.errors import AuthenticationError
 from gateway.metadata import Metadata
+from gateway.tenancy import Tenancy
 from resolvers.insights import Insights
 
 
@@ -89,3 +94,27 @@ def test_concurrent_patches_through_two_gateways_never_lose_a_field(spyglass, te
 def test_redis_cache_url_means_redis_coordination(redis_url):
     assert isinstance(open_coordination(""), LocalCoordination)
     assert isinstance(open_coordination(redis_url), RedisCoordination)
+
+
+def test_a_key_revoked_through_one_gateway_stops_working_on_the_other(spyglass, tenant,
+                                                                       redis_url):  # fmt: skip
+    """Each gateway keeps the keys it read for a moment; a revocation elsewhere reaches it
+    once that moment is over, never later."""
+
+    async def main():
+        a, b = gateways(spyglass, lambda: RedisCoordination(redis_url))
+        secret = spyglass.services.tenancy.secret
+        one, two = (Tenancy(m, spyglass.clock, secret, key_cache_seconds=0.2) for m in (a, b))
+        # made by the test server itself, whose in-process id counter must hand out every id
+        key, record = await spyglass.services.tenancy.create_key(tenant["user"]["id"], "shared")
+        assert (await two.key_record(key))["id"] == record["id"]  # gateway two now holds it
+        await one.revoke_key(record["id"])
+        with pytest.raises(AuthenticationError):
+            await one.key_record(key)
+        await asyncio.sleep(0.3)
+        with pytest.raises(AuthenticationError):
+            await two.key_record(key)
+        for metadata in (a, b):
+            await metadata.close()
+
+    spyglass.run(main())

@@ -1,5 +1,9 @@
 """Dashboards and tiles over REST, and nested dashboard → tiles → insight reads in GraphQL."""
 
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.test_insights_api import client, create
@@ -138,3 +142,85 @@ def test_from_dashboard_merges_the_dashboards_filters_and_adds_the_tile(spyglass
     assert plain["filters"]["date_from"] == "-7d" and "color" not in plain
     assert in_context["filters"]["date_from"] == "-30d" and in_context["color"] == "green"
     assert wrong.status_code == 400 and wrong.json()["attr"] == "from_dashboard"
+
+
+COMPUTED = """query ($p: String!, $id: BigInt!, $refresh: JSON) {
+  dashboard(projectId: $p, id: $id, refresh: $refresh) {
+    filters tiles { color lastRefresh isCached
+                    insight { name filters result lastRefresh isCached } } } }"""
+
+
+def test_one_graphql_request_computes_tile_results_in_the_dashboards_context(spyglass, tenant):
+    """Five pageviews and two signups: three pageviews this week, two 20 days ago. The insights
+    ask for a week; the dashboard's `-30d` wins on its tiles, as PostHog merges them."""
+    now = datetime.now(UTC)
+    batch = [{"event": event, "distinct_id": "u", "timestamp": (now - ago).isoformat()}
+             for event, ago in [("$pageview", timedelta(hours=1))] * 3
+             + [("$pageview", timedelta(days=20)), ("$pageview", timedelta(days=20)),
+                ("signed_up", timedelta(hours=2)), ("signed_up", timedelta(days=20))]]  # fmt: skip
+    sent = httpx.post(f"{spyglass.url}/batch/", json={"api_key": tenant["token"], "batch": batch})
+    assert sent.status_code == 200
+    with client(spyglass, tenant) as c:
+        board = new_dashboard(c, tenant["id"], filters={"date_from": "-30d"})
+        for event in ("$pageview", "signed_up"):
+            create(c, tenant["id"], name=event, dashboards=[board["id"]],
+                   filters={"events": [{"id": event}], "date_from": "-7d",
+                            "display": "BoldNumber"})  # fmt: skip
+
+        def read(refresh) -> dict:
+            r = c.post("/graphql", json={"query": COMPUTED, "variables": {
+                "p": str(tenant["id"]), "id": board["id"], "refresh": refresh}})  # fmt: skip
+            assert "errors" not in r.json(), r.json()
+            return r.json()["data"]["dashboard"]
+
+        before = read(None)  # nothing computed yet: the cache has nothing to give
+        computed = read(True)
+        cached = read(None)
+        rest = c.get(f"/api/projects/{tenant['id']}/dashboards/{board['id']}/").json()
+    assert [t["insight"]["result"] for t in before["tiles"]] == [None, None]
+    assert [t["isCached"] for t in before["tiles"]] == [False, False]
+    totals = {t["insight"]["name"]: t["insight"]["result"][0]["aggregated_value"]
+              for t in computed["tiles"]}  # fmt: skip
+    assert totals == {"$pageview": 5, "signed_up": 2}  # -30d, not the insights' -7d
+    assert all(t["insight"]["filters"]["date_from"] == "-30d" for t in computed["tiles"])
+    for fresh, again, served in zip(computed["tiles"], cached["tiles"], rest["tiles"],
+                                    strict=True):  # fmt: skip
+        assert fresh["isCached"] is False and fresh["lastRefresh"] is not None
+        assert fresh["lastRefresh"] == fresh["insight"]["lastRefresh"]
+        assert again["isCached"] is True and again["lastRefresh"] == fresh["lastRefresh"]
+        assert again["insight"]["result"] == fresh["insight"]["result"]
+        assert served["is_cached"] is True and served["insight"]["result"] == fresh["insight"][
+            "result"]  # fmt: skip
+
+
+def test_a_tile_edit_racing_its_insights_removal_never_brings_the_tile_back(spyglass, tenant):
+    """Removing an insight from a dashboard while someone recolours its tile: whichever goes
+    first, the tile ends removed (the recolour either lands before or finds no tile)."""
+    from gateway.errors import NotFound
+    from resolvers.dashboards import Dashboards
+    from resolvers.insights import Insights
+
+    project, user = tenant["id"], tenant["user"]["id"]
+
+    async def race(metadata, board: int) -> bool:
+        insights, boards = Insights(metadata), Dashboards(metadata)
+        insight = await insights.create(project, user, {"name": "racer", "dashboards": [board]})
+        (tile,) = [t for t in await boards.tiles_of(project, board)
+                   if t["insight_id"] == insight["id"]]  # fmt: skip
+
+        async def recolour():
+            with contextlib.suppress(NotFound):  # the removal went first
+                await boards.update_tile(project, board, tile["id"], {"color": "red"})
+
+        await asyncio.gather(insights.update(project, insight["id"], user, {"dashboards": []}),
+                             recolour())  # fmt: skip
+        on_board = [t for t in await boards.tiles_of(project, board)
+                    if t["insight_id"] == insight["id"]]  # fmt: skip
+        return not on_board and (await insights.get(project, insight["id"]))["dashboards"] == []
+
+    async def main() -> list[bool]:
+        metadata = spyglass.services.metadata
+        board = await Dashboards(metadata).create(project, user, {"name": "Raced"})
+        return [await race(metadata, board["id"]) for _ in range(30)]
+
+    assert all(spyglass.run(main()))

@@ -1,9 +1,24 @@
-"""Limits against abuse: depth, aliases, tokens, page size and body size — each a 400 (413
-for the body) naming the limit; errors carry machine-readable codes."""
+"""Limits against abuse: depth, aliases, tokens, page size, series per insight and body size —
+each a 400 (413 for the body) naming the limit; errors carry machine-readable codes, and
+unexpected ones are masked."""
+
+import asyncio
 
 import httpx
+import pytest
 
-from gateway.schema import MAX_ALIASES, MAX_DEPTH, MAX_PAGE, MAX_TOKENS
+from gateway.auth import Caller
+from gateway.schema import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_PAGE,
+    MAX_TOKENS,
+    Context,
+    schema,
+    shim_schema,
+)
+from resolvers.funnels_request import MAX_STEPS
+from resolvers.trends_filter import MAX_SERIES
 
 
 def gql(spyglass, tenant, query: str):
@@ -63,3 +78,53 @@ def test_internal_errors_are_masked(spyglass, tenant):
     r = gql(spyglass, tenant, "query { nope }")
     error = r.json()["errors"][0]
     assert "Cannot query field" in error["message"] and "Traceback" not in r.text
+
+
+def test_a_chunked_body_declares_no_length_and_is_limited_all_the_same(spyglass, tenant):
+    """Without Content-Length the size is only known by reading: over the limit is still a
+    413, on REST and on /graphql; a small chunked body goes through."""
+    headers = {"Authorization": f"Bearer {tenant['key']}", "Content-Type": "application/json"}
+
+    def chunked(payload: bytes):
+        for start in range(0, len(payload), 64 * 1024):
+            yield payload[start : start + 64 * 1024]
+
+    big = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for path in (f"/api/projects/{tenant['id']}/insights/", "/graphql"):
+        r = httpx.post(spyglass.url + path, content=chunked(big), headers=headers)
+        assert "content-length" not in r.request.headers  # really chunked
+        assert r.status_code == 413 and r.json()["attr"] == "body", (path, r.text)
+    small = httpx.post(f"{spyglass.url}/api/projects/{tenant['id']}/insights/",
+                       content=chunked(b'{"name": "chunked"}'), headers=headers)  # fmt: skip
+    assert small.status_code == 201 and small.json()["name"] == "chunked"
+
+
+@pytest.mark.parametrize("which", [schema, shim_schema])
+def test_an_unexpected_exception_is_masked_and_coded(which):
+    """A resolver that fails in a way nobody planned (here: a context without services, so
+    the access check trips over None) answers "Unexpected error." with code `internal_error`:
+    no exception text, no trace. The REST shim reads that code as a 500."""
+    caller = Caller(user={"id": 1, "organization": 1}, key={})
+    result = asyncio.run(which.execute('query { insights(projectId: "1") { count } }',
+                                       context_value=Context(None, caller)))  # fmt: skip
+    (error,) = result.errors
+    formatted = error.formatted
+    assert formatted["message"] == "Unexpected error."
+    assert formatted["extensions"] == {"code": "internal_error"}
+    assert "NoneType" not in str(formatted) and "tenancy" not in str(formatted)
+
+
+@pytest.mark.parametrize(("path", "limit"), [("trend", MAX_SERIES), ("funnel", MAX_STEPS)])
+def test_series_per_insight(spyglass, tenant, path, limit):
+    """A trend takes at most MAX_SERIES series, a funnel MAX_STEPS steps: one more is a 400
+    naming `events` and the limit."""
+    url = f"{spyglass.url}/api/projects/{tenant['id']}/insights/{path}/"
+    headers = {"Authorization": f"Bearer {tenant['key']}"}
+
+    def series(n: int) -> dict:
+        return {"events": [{"id": f"e{i}", "order": i} for i in range(n)], "date_from": "-1d"}
+
+    assert httpx.post(url, json=series(limit), headers=headers, timeout=60).status_code == 200
+    over = httpx.post(url, json=series(limit + 1), headers=headers, timeout=60)
+    assert over.status_code == 400 and over.json()["attr"] == "events"
+    assert f"at most {limit}" in over.json()["detail"]

@@ -50,3 +50,31 @@ def test_writes_need_project_write_and_other_projects_are_403(spyglass):
     other = spyglass.new_project()
     assert httpx.get(f"{spyglass.url}/api/projects/{other['id']}/",
                      headers=auth).status_code == 403  # fmt: skip
+
+
+PROJECT = """query ($p: String!) { project(projectId: $p) { id organization name apiToken timezone
+    weekStartDay testAccountFilters pathCleaningFilters createdAt } }"""
+UPDATE = """mutation ($p: String!, $input: ProjectInput!) {
+    updateProject(projectId: $p, input: $input) { timezone weekStartDay } }"""
+
+
+def test_graphql_reads_and_writes_what_rest_does(spyglass):
+    tenant = spyglass.new_project()
+    url = f"{spyglass.url}/api/projects/{tenant['id']}/"
+    auth = {"Authorization": f"Bearer {tenant['key']}"}
+
+    def gql(query: str, **variables) -> dict:
+        variables = {"p": str(tenant["id"]), **variables}
+        r = httpx.post(f"{spyglass.url}/graphql", headers=auth,
+                       json={"query": query, "variables": variables})  # fmt: skip
+        assert "errors" not in r.json(), r.json()
+        return r.json()["data"]
+
+    updated = gql(UPDATE, input={"timezone": "Asia/Tokyo", "weekStartDay": 1})["updateProject"]
+    assert updated == {"timezone": "Asia/Tokyo", "weekStartDay": 1}
+    project, rest = gql(PROJECT)["project"], httpx.get(url, headers=auth).json()
+    for key, value in project.items():
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+        assert rest[snake] == value, key
+    assert rest["team_id"] == rest["project_id"] == tenant["id"]
+    assert rest["api_token"] == tenant["token"] and rest["timezone"] == "Asia/Tokyo"

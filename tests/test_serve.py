@@ -3,6 +3,7 @@ and durability of acknowledged events across SIGKILL."""
 
 import json
 import re
+import subprocess
 import threading
 import time
 import uuid
@@ -10,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, query_offline
+from tests.live_server import SPYGLASS, LiveServer, query_offline
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +123,12 @@ def test_users_and_keys_from_the_cli_while_the_server_runs(tmp_path):
         listed = server.cli("keys", "list")
         assert [k["mask_value"] for k in listed] == [made["mask_value"]]
         assert all(key not in json.dumps(k) for k in listed)  # shown once, stored hashed
+        # A misspelt scope would make a key that can do nothing: refused, nothing made.
+        typo = subprocess.run([*SPYGLASS, "keys", "create", "--user", str(user["id"]),
+                               "--scopes", "insight:read,dashbord:read"], env=server.env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert typo.returncode != 0 and "Invalid scope: dashbord:read" in typo.stderr
+        assert len(server.cli("keys", "list")) == 1
         url = f"{server.url}/api/projects/{project['id']}/insights/"
         auth = {"Authorization": f"Bearer {key}"}
         assert httpx.get(url, headers=auth).status_code == 200

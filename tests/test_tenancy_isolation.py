@@ -106,6 +106,26 @@ GRAPHQL = [
                            ("pathPeople", ""))],
     'funnelCorrelation(projectId: "{p}", filters: {{}}) {{ isCached }}',
     'funnelCorrelationPersons(projectId: "{p}", filters: {{}}) {{ count }}',
+    *[f'{field}(projectId: "{{p}}", filters: {{{{}}}}) {{{{ isCached }}}}'
+      for field in ("stickiness", "lifecycle", "retention", "paths", "insightResult")],
+    'insight(projectId: "{p}", id: {insight}, fromDashboard: {dashboard}) {{ id }}',
+    'project(projectId: "{p}") {{ apiToken }}',
+    'activity(projectId: "{p}", itemId: {insight}) {{ totalCount }}',
+]  # fmt: skip
+# Every mutation, aimed at the other project's ids.
+MUTATIONS = [
+    'updateProject(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
+    'createInsight(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
+    'updateInsight(projectId: "{p}", id: {insight}, input: {{name: "hijack"}}) {{ id }}',
+    'updateInsight(projectId: "{p}", id: {insight}, input: {{deleted: true}}) {{ id }}',
+    'markInsightViewed(projectId: "{p}", id: {insight})',
+    'createDashboard(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
+    'updateDashboard(projectId: "{p}", id: {dashboard}, input: {{name: "hijack"}}) {{ id }}',
+    'updateDashboardTile(projectId: "{p}", dashboardId: {dashboard}, tileId: 1, color: "red")',
+    'createAction(projectId: "{p}", input: {{name: "hijack"}}) {{ id }}',
+    'updateAction(projectId: "{p}", id: {action}, input: {{name: "hijack"}}) {{ id }}',
+    'createCohort(projectId: "{p}", input: {{name: "hijack", is_static: true}}) {{ id }}',
+    'updateCohort(projectId: "{p}", id: {cohort}, input: {{name: "hijack"}}) {{ id }}',
 ]  # fmt: skip
 
 
@@ -118,3 +138,23 @@ def test_graphql_fields_refuse_another_project(spyglass, two_tenants, field):
     body = r.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "permission_denied", body
+
+
+@pytest.mark.parametrize("field", MUTATIONS)
+def test_graphql_mutations_refuse_another_project_and_change_nothing(spyglass, two_tenants,
+                                                                      field):  # fmt: skip
+    mine, theirs, ids = two_tenants
+    query = "mutation { " + field.format(p=theirs["id"], **ids) + " }"
+    r = httpx.post(f"{spyglass.url}/graphql", json={"query": query},
+                   headers={"Authorization": f"Bearer {mine['key']}"})  # fmt: skip
+    body = r.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "permission_denied", body
+    with client(spyglass, theirs) as c:
+        p = theirs["id"]
+        assert c.get(f"/api/projects/{p}/insights/{ids['insight']}/").json()["name"] == "Theirs"
+        board = c.get(f"/api/projects/{p}/dashboards/{ids['dashboard']}/").json()
+        assert board["name"] == "Theirs" and board["tiles"][0]["color"] is None
+        assert c.get(f"/api/projects/{p}/insights/").json()["count"] == 1
+        assert c.get(f"/api/projects/{p}/dashboards/").json()["count"] == 1
+        assert c.get(f"/api/projects/{p}/").json()["name"] == "Test"
