@@ -260,6 +260,13 @@ class PathEventType(enum.Enum):
     CUSTOM_EVENT = "custom_event"
 
 
+@strawberry.enum(description="Which paths of a funnel's people: after, before or between steps.")
+class FunnelPathType(enum.Enum):
+    FUNNEL_PATH_AFTER_STEP = "funnel_path_after_step"
+    FUNNEL_PATH_BEFORE_STEP = "funnel_path_before_step"
+    FUNNEL_PATH_BETWEEN_STEPS = "funnel_path_between_steps"
+
+
 @strawberry.input(description="A paths filter: PostHog's filter keys in camelCase.")
 class PathsFilterInput:
     include_event_types: list[PathEventType] | None = strawberry.UNSET
@@ -280,6 +287,16 @@ class PathsFilterInput:
     date_to: str | None = strawberry.UNSET
     properties: JSON | None = strawberry.UNSET
     filter_test_accounts: bool | None = strawberry.UNSET
+    funnel_paths: FunnelPathType | None = strawberry.field(
+        default=strawberry.UNSET, description="Paths of a funnel's people; needs funnelFilter."
+    )
+    funnel_filter: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="The funnel (PostHog's funnel filter JSON)."
+    )
+    funnel_step: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="N: people who reached step N; -N: who stopped before step N.",
+    )
 
 
 def posthog_filters(value):

@@ -447,6 +447,17 @@ CORRELATION_QUERY = (
     query("funnel_correlation_event_exclude_property_names", STR,
           "JSON list of event property keys to leave out"),
 )  # fmt: skip
+# Funnel paths (spec retention_paths.md B7), on the path insight and the people behind it.
+FUNNEL_PATHS_QUERY = (
+    query("funnel_paths", {"type": "string", "enum": ["funnel_path_after_step",
+          "funnel_path_before_step", "funnel_path_between_steps"]},
+          "the paths of a funnel's people after, before or between steps; needs funnel_filter "
+          "and funnel_step"),
+    query("funnel_filter", STR, "the funnel: PostHog's funnel filter as a JSON object"),
+    query("funnel_step", INT32, "N: the people who reached step N (the paths take its time); "
+          "-N: who reached step N-1 but not step N (N ≥ 2). Read from funnel_filter when "
+          "absent here"),
+)  # fmt: skip
 CORRELATION_PERSON_QUERY = (
     query("funnel_correlation_person_converted", {"type": "string", "enum": ["true", "false"]},
           "the row's converters or its failures (required)"),
@@ -593,7 +604,8 @@ def _people_paths(base: str) -> dict:
     for kind, keys in PEOPLE_KEYS.items():
         schema = "RetentionPeople" if kind == "retention" else "PeoplePage"
         params = [p("format"), p("limit"), p("offset"), *COMPUTED_QUERY,
-                  *(query(name, value) for name, value in keys)]  # fmt: skip
+                  *(query(name, value) for name, value in keys),
+                  *(FUNNEL_PATHS_QUERY if kind == "path" else ())]  # fmt: skip
         for path, prefix in ((f"{base}/persons/{kind}/", "persons"), (f"/api/person/{kind}/",
                                                                      "person")):  # fmt: skip
             out[path] = {method: operation(
@@ -751,7 +763,7 @@ def paths() -> dict:
             )
         },
         f"{insights}/retention/": _computed("retention", "a retention insight"),
-        f"{insights}/path/": _computed("path", "a paths insight"),
+        f"{insights}/path/": _computed("path", "a paths insight", FUNNEL_PATHS_QUERY),
         f"{base}/dashboards/": {
             "get": operation(
                 "dashboards_list",

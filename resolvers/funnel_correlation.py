@@ -20,8 +20,7 @@ from datetime import datetime
 import sql
 from gateway.errors import ValidationError
 from resolvers.actors import people_url
-from resolvers.funnels import PERSON, entered_actors
-from resolvers.funnels import _end as window_end  # the funnel's own window arithmetic
+from resolvers.funnels import PERSON, entered_actors, window_end
 from resolvers.funnels import _text as json_text  # a folded property's JSON as PostHog's text
 from resolvers.funnels_request import FunnelRequest, json_param
 from resolvers.where import Params

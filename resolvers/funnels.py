@@ -67,7 +67,7 @@ def template(name: str) -> str:
 # -- attempt expressions (over the arrays ts, m, xm, ends of one actor) ------------------------
 
 
-def _end(expr: str, window: tuple[int, str]) -> str:
+def window_end(expr: str, window: tuple[int, str]) -> str:
     """The last instant (inclusive) of a window opened at `expr` (microseconds, UTC)."""
     amount, unit = int(window[0]), window[1]
     if unit == "month":  # calendar months on the UTC timestamp, day clamped to the month's end
@@ -181,7 +181,7 @@ def _discarded(req: FunnelRequest) -> str:
     parts = []
     for j, x in enumerate(req.exclusions):
         f, t = int(x.from_step), int(x.to_step)
-        until = f"if(length(tm) > {t}, tm[{t + 1}], {_end(f'tm[{f + 1}]', req.window)})"
+        until = f"if(length(tm) > {t}, tm[{t + 1}], {window_end(f'tm[{f + 1}]', req.window)})"
         parts.append(
             f"(length(tm) > {f} AND arrayExists((t, xx) -> bitTest(xx, {j}) AND "
             f"t > tm[{f + 1}] AND t < {until}, ts, xm))"
@@ -398,7 +398,7 @@ class _Query:
             .replace("__TIMES__", times)
             .replace("__GROUPS__", groups)
             .replace("__DISCARDED__", _discarded(req))
-            .replace("__END__(t)", _end("t", req.window))
+            .replace("__END__(t)", window_end("t", req.window))
             .replace("__N__", str(n))
             .replace("__PARTITIONS__", partitions)
             .replace("__PARTITION_EVENTS__", partition_events)
@@ -724,4 +724,5 @@ def _from_micros(value: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
 
 
-__all__ = ["ValidationError", "compute_funnel", "entered_actors", "funnel_actors", "PERSON"]
+__all__ = ["ValidationError", "compute_funnel", "entered_actors", "funnel_actors", "window_end",
+           "PERSON"]  # fmt: skip

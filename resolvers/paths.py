@@ -6,6 +6,8 @@ groupings, B4), splits each person's events into 30-minute sessions, collapses r
 each session by the start/end points and the step limit (B3, B5) and counts the transitions
 (B6) → edges ordered and limited by ClickHouse; orphans pruned here (at most `edge_limit`
 edges). Every user value — names, points, regexes, aliases, patterns — is a bound parameter.
+Funnel paths (B7) narrow the same query to a funnel's people and their time ranges
+(resolvers/funnel_paths.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from datetime import UTC, datetime, time, timedelta
 import sql
 from gateway.errors import ValidationError
 from resolvers.dates import zone
+from resolvers.funnel_paths import NO_FUNNEL, FunnelPaths, funnel_people
+from resolvers.funnel_paths import parse as parse_funnel_paths
 from resolvers.retention import PERSON, global_filters, parse_moment, wall
 from resolvers.where import Context, Params
 
@@ -29,8 +33,6 @@ MAX_EDGE_LIMIT = 10_000
 MAX_PAGE = 10_000
 ELLIPSIS = "..."
 EVENT_TYPES = ("$pageview", "$screen", "custom_event", "hogql")
-FUNNEL_PATH_TYPES = ("funnel_path_before_step", "funnel_path_after_step",
-                     "funnel_path_between_steps")  # fmt: skip
 # RE2 (ClickHouse's engine) has no look-around and no backreferences.
 _NOT_RE2 = re.compile(r"\(\?(?:=|!|<=|<!)|\\[1-9]")
 
@@ -117,6 +119,7 @@ class PathRequest:
     max_edge_weight: int | None
     date_from: datetime | None
     date_to: datetime
+    funnel: FunnelPaths | None
 
 
 def parse_request(filters: dict, project: dict, now: datetime) -> PathRequest:
@@ -140,12 +143,7 @@ def parse_request(filters: dict, project: dict, now: datetime) -> PathRequest:
     if custom and "custom_event" in event_types:
         raise ValidationError("Cannot include all custom events and specific custom events in "
                               "the same query", attr="include_custom_events")  # fmt: skip
-    if filters.get("funnel_paths") not in (None, ""):
-        if filters["funnel_paths"] not in FUNNEL_PATH_TYPES:
-            raise ValidationError(f"funnel_paths must be one of {', '.join(FUNNEL_PATH_TYPES)}",
-                                  attr="funnel_paths")  # fmt: skip
-        raise ValidationError("funnel paths are not available yet", attr="funnel_paths",
-                              code="unsupported")  # fmt: skip
+    funnel = parse_funnel_paths(filters)
     start, end = _point(filters, "start_point"), _point(filters, "end_point")
     both = start is not None and end is not None
     min_weight = _int(filters, "min_edge_weight", None, 0, 2**53)
@@ -183,6 +181,7 @@ def parse_request(filters: dict, project: dict, now: datetime) -> PathRequest:
         max_edge_weight=max_weight,
         date_from=date_from,
         date_to=date_to,
+        funnel=funnel,
     )
 
 
@@ -302,10 +301,11 @@ def _cut_sql(request: PathRequest, params: Params) -> dict[str, str]:
 
 
 def sessions_query(request: PathRequest, project: dict, filters: dict, params: Params,
-                   ctx: Context) -> str:  # fmt: skip
-    dates = ["e.timestamp <= {date_to:DateTime64(6, 'UTC')}"]
+                   ctx: Context, funnel: dict[str, str]) -> str:  # fmt: skip
+    # not date_from/date_to: a funnel's own date range goes by those names
+    dates = ["e.timestamp <= {path_to:DateTime64(6, 'UTC')}"]
     if request.date_from is not None:
-        dates.append("e.timestamp >= {date_from:DateTime64(6, 'UTC')}")
+        dates.append("e.timestamp >= {path_from:DateTime64(6, 'UTC')}")
     query = template("sessions.sql")
     for name, fragment in {
         "__PERSON__": PERSON,
@@ -314,6 +314,7 @@ def sessions_query(request: PathRequest, project: dict, filters: dict, params: P
         "__SELECTED__": _selected_sql(request, params),
         "__FILTERS__": global_filters(filters, project, params, ctx),
         **_cut_sql(request, params),
+        **funnel,
     }.items():
         query = query.replace(name, fragment)
     return query
@@ -326,15 +327,21 @@ class _Prepared:
     params: dict
 
 
-def _prepare(project, filters, now, actions, cohorts) -> _Prepared:
+async def _prepare(store, project, filters, now, actions, cohorts) -> _Prepared:
     request = parse_request(filters, project, now)
-    params = Params()
+    params, funnel, gap = Params(), NO_FUNNEL, SESSION_GAP_US
+    if request.funnel is not None:
+        people = await funnel_people(store, project, request.funnel, now=now, actions=actions,
+                                     cohorts=cohorts)  # fmt: skip
+        # the funnel's parameters ride along; ours are numbered after them
+        params, funnel = Params(dict(people.params)), people.fragments
+        gap = 0  # the gaps measure the time past the funnel window (funnel_paths.py)
     ctx = Context(person=PERSON, cohorts=cohorts, actions=actions or {}, now=now)
-    sessions = sessions_query(request, project, filters, params, ctx)
-    values = {**params.values, "project_id": int(project["id"]), "gap": SESSION_GAP_US,
-              "excluded": list(request.exclude_events), "date_to": request.date_to}  # fmt: skip
+    sessions = sessions_query(request, project, filters, params, ctx, funnel)
+    values = {**params.values, "project_id": int(project["id"]), "gap": gap,
+              "excluded": list(request.exclude_events), "path_to": request.date_to}  # fmt: skip
     if request.date_from is not None:
-        values["date_from"] = request.date_from
+        values["path_from"] = request.date_from
     return _Prepared(request, sessions, values)
 
 
@@ -348,7 +355,7 @@ async def compute_paths(
     cohorts: dict[int, dict] | None = None,
 ) -> list[dict]:
     """PostHog's path edges: `{source, target, value, average_conversion_time}` (B1, B6)."""
-    prepared = _prepare(project, filters, now, actions, cohorts)
+    prepared = await _prepare(store, project, filters, now, actions, cohorts)
     request, params = prepared.request, dict(prepared.params)
     having = ["1"]
     if request.min_edge_weight is not None:
@@ -399,7 +406,7 @@ async def paths_people(
     there), else `path_start_key` / `path_end_key` on one transition (a first node counts as a
     transition without a source). Returns {"results": [person uuid, ...], "total": n}, ordered
     by person id; edge limits and pruning do not apply."""
-    prepared = _prepare(project, filters, now, actions, cohorts)
+    prepared = await _prepare(store, project, filters, now, actions, cohorts)
     params = dict(prepared.params)
     dropoff = filters.get("path_dropoff_key") or None
     start_key = filters.get("path_start_key") or None

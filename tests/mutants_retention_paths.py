@@ -4,6 +4,7 @@ from tests.mutants import Mutant
 
 RETENTION_TESTS = ("tests/test_retention_oracle.py",)
 PATHS_TESTS = ("tests/test_paths_oracle.py",)
+FUNNEL_PATHS_TESTS = ("tests/test_funnel_paths_oracle.py",)
 
 MUTANTS = [
     Mutant("first-time retention takes the first event inside the window, not ever",
@@ -24,4 +25,17 @@ MUTANTS = [
            "OR evs_items[i + 1] != evs_items[i]", "OR 1", PATHS_TESTS),
     Mutant("edges not pruned when unreachable from a first-step node", "resolvers/paths.py",
            "        edges = prune_unreachable(edges)\n", "        pass\n", PATHS_TESTS),
+    Mutant("funnel paths before a dropoff stop at the last step, not at its window's end",
+           "resolvers/funnel_paths.py", "in_range = f\"ts <= {window_end('funnel_reference', "
+           "window)}\"", "in_range = \"ts <= funnel_reference\"", FUNNEL_PATHS_TESTS),
+    Mutant("funnel paths between steps start at the step itself, not at the one before",
+           "resolvers/funnel_paths.py", '"ts >= funnel_previous AND ts <= funnel_reference"',
+           '"ts >= funnel_reference AND ts <= funnel_reference"', FUNNEL_PATHS_TESTS),
+    Mutant("funnel paths split sessions at 30 minutes, not at the funnel window",
+           "resolvers/funnel_paths.py", "past_window = f\"x.1 - {window_end('evs[i - 1].1', "
+           "window)}\"", "past_window = \"x.1 - evs[i - 1].1 - 1800000000\"",
+           FUNNEL_PATHS_TESTS),
+    Mutant("a funnel dropoff counts the people who went on too", "resolvers/funnel_paths.py",
+           '"furthest = {reference_step:UInt32}"', '"furthest >= {reference_step:UInt32}"',
+           FUNNEL_PATHS_TESTS),
 ]  # fmt: skip

@@ -317,7 +317,7 @@ def test_b4_groupings_and_cleaning(spyglass, tenant):
      "local_path_cleaning_filters[0].regex"),
     ({"step_limit": 0}, "step_limit"),
     ({"min_edge_weight": 5, "max_edge_weight": 2}, "max_edge_weight"),
-    ({"funnel_paths": "funnel_path_after_step"}, "funnel_paths"),
+    ({"funnel_paths": "funnel_path_after_step"}, "funnel_filter"),
 ])  # fmt: skip
 def test_bad_requests_name_the_field(spyglass, tenant, filters, attr):
     with pytest.raises(ValidationError) as caught:

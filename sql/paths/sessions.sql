@@ -2,6 +2,9 @@
 -- (ties by item), split where the gap to the previous event is at least {gap} microseconds,
 -- runs of one item collapsed into their last event, then cut by the start/end points and the
 -- step limit. `times` are microseconds since the epoch, `items` the final path items.
+-- Funnel paths (B7) join the funnel's people (funnel_people.sql) and keep each person's events
+-- in their time range; __GAPS__ then measures how far each event lies past the funnel window
+-- opened at the previous one, so a new session starts at or after that window's end.
 SELECT person, __CUT_TIMES__ AS times, __CUT_ITEMS__ AS items
 FROM
 (
@@ -17,8 +20,7 @@ FROM
             person,
             arraySort(groupArray((ts, item))) AS evs,
             arrayMap(x -> x.2, evs) AS evs_items,
-            arrayMap((d, i) -> i = 1 OR d >= {gap:Int64},
-                     arrayDifference(arrayMap(x -> x.1, evs)), arrayEnumerate(evs)) AS opens,
+            arrayMap((d, i) -> i = 1 OR d >= {gap:Int64}, __GAPS__, arrayEnumerate(evs)) AS opens,
             arrayCumSum(opens) AS sid,
             -- a run of one item keeps its last event
             arrayMap(i -> i = length(evs) OR sid[i + 1] != sid[i]
@@ -38,8 +40,9 @@ FROM
               AND __DATES__
               AND __SELECTED__
               AND __FILTERS__
-        )
-        WHERE NOT has({excluded:Array(String)}, item)
+        ) AS path_events
+        __FUNNEL_JOIN__
+        WHERE NOT has({excluded:Array(String)}, item) AND __FUNNEL_RANGE__
         GROUP BY person
     )
     ARRAY JOIN sessions AS session

@@ -10,12 +10,13 @@ Public functions:
 - `session_paths(filter, world, funnel_step_times=None)`: person -> the cut session paths
   (B3-B5), each a list of `Node(item, timestamp)`; the building block of both.
 
-Funnel paths (B7) do not run a funnel here. The caller passes `funnel_step_times`: person id ->
-the timestamps of the funnel steps that person reached, in step order (`times[0]` is step 1;
-a shorter list, or a trailing `None`, means the later steps were not reached). A person missing
-from the mapping reached no step. The funnel's own rules (window, order, exclusions) are the
-funnel oracle's business; only `funnel_step`, `funnel_paths` and the funnel window (for the
-session split) are read here.
+Funnel paths (B7) take each person's funnel step times from the funnel oracle
+(`funnel_step_times_of`: tests/oracles/funnels.py's credited attempt of every actor), or from the
+caller: `funnel_step_times` maps person id -> the timestamps of the funnel steps that person
+reached, in step order (`times[0]` is step 1; a shorter list, or a trailing `None`, means the
+later steps were not reached). A person missing from the mapping reached no step. The funnel's
+own rules (window, order, exclusions) are the funnel oracle's business; only `funnel_step`,
+`funnel_paths` and the funnel window (for the session split) are read here.
 
 Choices where the spec leaves room:
 - A gap of EXACTLY 30 minutes starts a new session ("at least 30 minutes", B3); likewise a gap
@@ -38,8 +39,14 @@ Choices where the spec leaves room:
 - `hogql` in `include_event_types`, and a `paths_hogql_expression` other than `event`, are
   refused (README: path types of the expression language are `unsupported_hogql`).
 - Funnel paths also apply the path filter's own date range; `funnel_step` is read from the
-  path filter, else from `funnel_filter`. `funnel_path_between_steps` needs a positive step
-  of at least 2.
+  path filter, else from `funnel_filter`. 0 and -1 are errors (nobody drops off before step
+  1), and so is a step beyond the funnel's when the funnel oracle runs.
+- `funnel_path_between_steps` runs from the reference step's predecessor to the reference step
+  (step N, or for -N the last completed step N-1, as PostHog's funnel persons do), so it needs
+  N >= 2 or -N <= -3.
+- The funnel of funnel paths is one funnel over all of a person's events: a breakdown in
+  `funnel_filter` is ignored, and so is its visualisation (the steps view's actors). A funnel
+  aggregated by groups is an error (paths follow persons).
 - `sampling_factor` is not modelled.
 """
 
@@ -52,6 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from tests.oracles import filters
+from tests.oracles import funnels as funnel_oracle
 from tests.oracles.model import Event, World
 from tests.oracles.retention import add_months, at_local, local, parse_date_param, property_string
 
@@ -401,9 +409,29 @@ def _funnel_step(filter: dict, funnel_filter: dict) -> int:
     step = _int_param(filter, "funnel_step", None)
     if step is None:
         step = _int_param(funnel_filter, "funnel_step", None)
-    if not step:
-        raise ValueError("funnel_step: required with funnel_paths (a non-zero step number)")
+    if not step or step == -1:
+        raise ValueError("funnel_step: required with funnel_paths (a step number, not 0 or -1)")
     return step
+
+
+def funnel_step_times_of(filter: dict, world: World) -> dict[str, list[datetime]]:
+    """person -> the step times of the attempt the funnel oracle credits them with (its
+    earliest attempt reaching their furthest step), for the funnel in `funnel_filter`."""
+    funnel_filter = _funnel_filter(filter)
+    if funnel_filter.get("aggregation_group_type_index") not in (None, ""):
+        raise ValueError("funnel_filter.aggregation_group_type_index: paths follow persons")
+    one_funnel = {k: v for k, v in funnel_filter.items() if not k.startswith("breakdown")}
+    one_funnel["funnel_viz_type"] = "steps"
+    query = funnel_oracle.parse_query(one_funnel, world)
+    if query is None:
+        raise ValueError("funnel_filter: the funnel has no steps")
+    step = _funnel_step(filter, funnel_filter)
+    if abs(step) > len(query.steps):
+        raise ValueError(f"funnel_step: the funnel has {len(query.steps)} steps")
+    return {
+        actor: list(result.credited.times)
+        for actor, result in funnel_oracle.funnel_actors(one_funnel, world).items()
+    }
 
 
 def _funnel_bounds(
@@ -414,6 +442,9 @@ def _funnel_bounds(
     """person -> (min ts, max ts) of the events B7 keeps for them (None = unbounded)."""
     funnel_filter = _funnel_filter(filter)
     step = _funnel_step(filter, funnel_filter)
+    reference_step = step if step > 0 else -step - 1  # step N, or the last one completed
+    if request.funnel_paths == "funnel_path_between_steps" and reference_step < 2:
+        raise ValueError("funnel_step: funnel_path_between_steps needs N >= 2 or -N <= -3")
     bounds: dict[str, tuple[datetime | None, datetime | None]] = {}
     for person, raw_times in step_times.items():
         times = list(raw_times)
@@ -421,26 +452,18 @@ def _funnel_bounds(
         def reached(n: int, times=times) -> datetime | None:  # 1-based step time
             return times[n - 1] if 1 <= n <= len(times) else None
 
-        if step > 0:
-            # Positive N: people who reached step N; reference = time of step N.
-            reference = reached(step)
-            if reference is None:
-                continue
-        else:
-            # Negative -N: completed step N-1, did not reach step N; reference = step N-1.
-            n = -step
-            reference = reached(n - 1)
-            if reference is None or reached(n) is not None:
-                continue
+        # Positive N: people who reached step N; reference = time of step N.
+        # Negative -N: completed step N-1, did not reach step N; reference = step N-1.
+        reference = reached(reference_step)
+        if reference is None or (step < 0 and reached(-step) is not None):
+            continue
         if request.funnel_paths == "funnel_path_after_step":
             bounds[person] = (reference, None)
         elif request.funnel_paths == "funnel_path_before_step":
             upper = reference if step > 0 else funnel_window_end(funnel_filter, reference)
             bounds[person] = (None, upper)
-        else:  # between steps: previous step's time .. step N's time
-            if step < 2:
-                raise ValueError("funnel_step: funnel_path_between_steps needs a step >= 2")
-            bounds[person] = (reached(step - 1), reference)
+        else:  # between steps: the reference step's predecessor .. the reference step
+            bounds[person] = (reached(reference_step - 1), reference)
     return bounds
 
 
@@ -459,7 +482,7 @@ def _person_events(
     funnel_bounds = None
     if request.funnel_paths is not None:
         if funnel_step_times is None:
-            raise TypeError("funnel paths need funnel_step_times (the oracle runs no funnel)")
+            funnel_step_times = funnel_step_times_of(filter, world)
         funnel_bounds = _funnel_bounds(filter, request, funnel_step_times)
     per_person: dict[str, list[Node]] = {}
     for event in world.events:

@@ -583,6 +583,54 @@ def test_b7_short_funnel_window_splits_sessions():
     assert paths(filt, world(FUNNEL_EVENTS), STEP_TIMES) == []
 
 
+def url_step(url: str) -> dict:
+    return {"id": "$pageview", "type": "events", "properties": [
+        {"key": "$current_url", "value": url, "operator": "exact", "type": "event"}]}  # fmt: skip
+
+
+def test_b7_step_times_come_from_the_funnel_oracle():
+    # Without step times passed in, the funnel oracle's credited attempts give the same
+    # people and times as STEP_TIMES above.
+    funnel = {**BASE, "events": [url_step("/signup"), url_step("/pay")], "funnel_window_days": 7}
+    for kind in ("funnel_path_after_step", "funnel_path_before_step"):
+        for step in (2, -2):
+            filt = {**BASE, "funnel_paths": kind, "funnel_filter": funnel, "funnel_step": step}
+            w = world(FUNNEL_EVENTS)
+            assert paths(filt, w) == paths(filt, w, STEP_TIMES)
+    assert paths_people({**BASE, "funnel_paths": "funnel_path_after_step",
+                         "funnel_filter": funnel, "funnel_step": -2},
+                        world(FUNNEL_EVENTS)) == ["drop"]  # fmt: skip
+
+
+def test_b7_between_steps_of_a_dropoff_ends_at_the_last_completed_step():
+    # -3: reached /pricing (step 2), never /pay; between /signup (step 1) and /pricing.
+    funnel = {**BASE, "events": [url_step("/signup"), url_step("/pricing"), url_step("/pay")]}
+    events = [*journey("a", ["/home", "/signup", "/docs", "/pricing", "/thanks"], step=60),
+              *journey("b", ["/signup", "/pricing", "/pay"], step=60)]  # fmt: skip
+    filt = {**BASE, "funnel_paths": "funnel_path_between_steps", "funnel_filter": funnel,
+            "funnel_step": -3}  # fmt: skip
+    assert edges(paths(filt, world(events))) == [("1_/signup", "2_/docs", 1),
+                                                  ("2_/docs", "3_/pricing", 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("step", [0, -1, 3, -3])
+def test_b7_a_step_the_funnel_lacks_is_an_error(step):
+    funnel = {**BASE, "events": [url_step("/signup"), url_step("/pay")]}
+    filt = {**BASE, "funnel_paths": "funnel_path_after_step", "funnel_filter": funnel,
+            "funnel_step": step}  # fmt: skip
+    with pytest.raises(ValueError, match="^funnel_step"):
+        paths(filt, world(FUNNEL_EVENTS))
+
+
+def test_b7_between_steps_needs_a_step_before_the_reference():
+    funnel = {**BASE, "events": [url_step("/signup"), url_step("/pay")]}
+    for step in (1, -2):
+        filt = {**BASE, "funnel_paths": "funnel_path_between_steps", "funnel_filter": funnel,
+                "funnel_step": step}  # fmt: skip
+        with pytest.raises(ValueError, match="^funnel_step"):
+            paths(filt, world(FUNNEL_EVENTS))
+
+
 # ------------------------------------------------------------------------------------------
 # B8: people
 # ------------------------------------------------------------------------------------------
