@@ -2,6 +2,7 @@
 the scripts and recorded in bench/README.md, never asserted here)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+# One at a time: every script opens the same 100k-event data directory, which one process
+# holds at a time (the suite runs on several pytest-xdist workers).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench-data")]
 
 
 @pytest.mark.parametrize(
@@ -17,9 +20,11 @@ pytestmark = pytest.mark.slow
 )
 def test_bench_script_runs(script):
     out = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--events", "100000"],
-                         capture_output=True, text=True, timeout=900, cwd=ROOT)  # fmt: skip
+                         capture_output=True, text=True, timeout=900, cwd=ROOT,
+                         env={**os.environ, "SPYGLASS_BENCH_REPEATS": "1"})  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     document = json.loads(out.stdout.splitlines()[0])
+    assert document["repeats"] == 1
     assert document["results"] and all(
         isinstance(r["median_ms"], float) for r in document["results"]
     )
