@@ -36,6 +36,12 @@ def vm_hwm_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/PID/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -74,6 +80,9 @@ class Server:
 
     def peak_mib(self) -> float:
         return vm_hwm_mib(self.proc.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
 
 
 # The protocol's median of 5; the CI smoke test (tests/test_bench_smoke.py) sets 1, as it

@@ -6,6 +6,8 @@ rendered for the cluster from the `-- cluster:` line above it:
     Distributed table over it, rows placed by EXPR;
   - `replicate_all`: one Replicated*MergeTree whose replicas are every node (one shared
     Keeper path), for metadata that every gateway must read whole.
+An ALTER TABLE changes the table that holds the data: `-- cluster: alter TABLE` names it
+(`<name>_local` for a sharded table, the table itself for a replicated one).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ MIGRATIONS_TABLE = "spyglass_migrations"
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\s*\n", re.MULTILINE)
 _ENGINE = re.compile(r"ENGINE = (\w*MergeTree)(?:\(([^)]*)\))?")
 _DIRECTIVE = re.compile(r"^-- cluster: (shard_by (.+)|replicate_all)\s*$", re.MULTILINE)
+_ALTER = re.compile(r"^ALTER TABLE (\w+) ")
+_ALTER_DIRECTIVE = re.compile(r"^-- cluster: alter (\w+)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,13 @@ def _strip_comments(statement: str) -> str:
 def render_cluster(statement: str, cluster: str) -> list[str]:
     """One single-node statement → the statements that build it on `cluster`."""
     sql = _strip_comments(statement)
+    if _ALTER.match(sql):
+        return [_render_alter(statement, sql, cluster)]
     create = _CREATE.search(sql)
     if not create:
-        raise ValueError(f"cluster rendering only knows CREATE TABLE IF NOT EXISTS: {sql[:60]}")
+        raise ValueError(
+            f"cluster rendering knows CREATE TABLE IF NOT EXISTS and ALTER TABLE: {sql[:60]}"
+        )
     directive = _DIRECTIVE.search(statement)
     if not directive:
         raise ValueError(f"table {create.group(1)} has no '-- cluster:' line")
@@ -79,6 +87,13 @@ def render_cluster(statement: str, cluster: str) -> list[str]:
         f"ENGINE = Distributed({cluster}, currentDatabase(), {local}, {directive.group(2).strip()})"
     )
     return [local_sql, distributed]
+
+
+def _render_alter(statement: str, sql: str, cluster: str) -> str:
+    directive = _ALTER_DIRECTIVE.search(statement)
+    if not directive:
+        raise ValueError(f"'{sql[:60]}' has no '-- cluster: alter TABLE' line")
+    return _ALTER.sub(f"ALTER TABLE {directive.group(1)} ON CLUSTER {cluster} ", sql, count=1)
 
 
 def render(migration: Migration, cluster: str = "") -> list[str]:

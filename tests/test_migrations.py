@@ -20,15 +20,10 @@ def test_migrations_apply_in_order_on_a_fresh_database(spyglass):
     try:
         for migration in load_migrations():
             for sql in render(migration):
-                spyglass.run(
-                    store.command(
-                        sql.replace(
-                            "CREATE TABLE IF NOT EXISTS ",
-                            "CREATE TABLE IF NOT EXISTS migration_check.",
-                            1,
-                        )
-                    )
-                )
+                sql = sql.replace(
+                    "CREATE TABLE IF NOT EXISTS ", "CREATE TABLE IF NOT EXISTS migration_check.", 1
+                ).replace("ALTER TABLE ", "ALTER TABLE migration_check.", 1)
+                spyglass.run(store.command(sql))
         tables = spyglass.query(
             "SELECT name FROM system.tables WHERE database = 'migration_check' ORDER BY name"
         ).rows
@@ -41,9 +36,21 @@ def test_migrations_apply_in_order_on_a_fresh_database(spyglass):
         spyglass.run(store.command("DROP DATABASE IF EXISTS migration_check"))
 
 
+def cluster_statements() -> list[str]:
+    return [sql for m in load_migrations() for sql in render(m, "spyglass_cluster")]
+
+
 def cluster_ddl() -> dict[str, str]:
-    statements = [sql for m in load_migrations() for sql in render(m, "spyglass_cluster")]
-    return {sql.split("IF NOT EXISTS ")[1].split()[0]: sql for sql in statements}
+    """The rendered CREATE TABLE statements, by table."""
+    return {
+        sql.split("IF NOT EXISTS ")[1].split()[0]: sql
+        for sql in cluster_statements()
+        if sql.startswith("CREATE TABLE")
+    }
+
+
+def cluster_alters() -> list[str]:
+    return [sql for sql in cluster_statements() if sql.startswith("ALTER TABLE")]
 
 
 def test_cluster_ddl_shards_events_by_distinct_id():
@@ -79,3 +86,17 @@ def test_cluster_ddl_replicates_metadata_to_every_node():
 def test_rendered_cluster_ddl_parses(spyglass, name):
     # Parsed by the current ClickHouse engine (EXPLAIN AST), not run: no cluster here.
     spyglass.query("EXPLAIN AST " + cluster_ddl()[name])
+
+
+def test_cluster_ddl_alters_the_tables_that_hold_the_data():
+    # events is a Distributed table over events_local: its index lives on the local tables.
+    alters = cluster_alters()
+    assert alters and all(
+        sql.startswith("ALTER TABLE events_local ON CLUSTER spyglass_cluster ") for sql in alters
+    )
+    assert any("ADD INDEX IF NOT EXISTS uuid_bloom uuid TYPE bloom_filter" in sql for sql in alters)
+
+
+@pytest.mark.parametrize("index", range(len(cluster_alters())))
+def test_rendered_cluster_alters_parse(spyglass, index):
+    spyglass.query("EXPLAIN AST " + cluster_alters()[index])
