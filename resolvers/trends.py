@@ -46,6 +46,10 @@ NULL_LABEL = "None (i.e. no value)"
 OTHER_LABEL = "Other (i.e. all remaining values)"
 LIFECYCLE_STATUSES = ("new", "returning", "resurrecting", "dormant")
 
+# Maths that grow with the number of distinct ids read: under sampling_factor f they are
+# divided by f. Averages, quantiles, extremes and per-actor figures are left as read.
+SAMPLED_MATHS = frozenset({"total", "dau", "weekly_active", "monthly_active", "unique_group",
+                           "unique_session", "sum"})  # fmt: skip
 # Maths that count events, sessions, groups or property values — never persons.
 ACTORLESS_MATHS = frozenset({"total", "unique_session", "unique_group", *PROPERTY_MATHS})
 PERSON = (
@@ -283,6 +287,12 @@ class _Request:
         columns = ",\n    ".join([f"{actor} AS actor", f"{raw_value} AS raw_value",
                                   f"{number_sql} AS number", f"{SESSION} AS session"])  # fmt: skip
         where = self.where(series, params) if series is not None else "1"
+        if self.tf.sampling is not None:
+            # What `SAMPLE f` applies on the table's sampling key (cityHash64(distinct_id)):
+            # the hashes below f of their range. Written out because SAMPLE takes only a
+            # literal, and the factor stays a bound parameter.
+            threshold = min(int(self.tf.sampling * 2**64), 2**64 - 1)
+            where = f"{where} AND cityHash64(e.distinct_id) < {params.bind(threshold, 'UInt64')}"
         uses_person = PERSON in columns or PERSON in where or any(PERSON in j for j in joins)
         return (
             _template("events.sql" if uses_person else "events_unmerged.sql")
@@ -672,6 +682,8 @@ def _fill(req: _Request, series: Series, period: Period, parts: dict, rows: list
     """Each part's data (or aggregated value) from rows of (value, bucket, number)."""
     tf, bd = req.tf, req.tf.breakdown
     values = list(parts)
+    if tf.sampling is not None and series.math in SAMPLED_MATHS:
+        rows = [(value, bucket, _number(number) / tf.sampling) for value, bucket, number in rows]
     if tf.aggregated:
         found: dict = {}
         for value, _, number in rows:  # one row per value (bucket 0: the whole range)

@@ -119,6 +119,7 @@ class TrendsFilter:
     filter_test_accounts: bool
     properties: object  # global property filters, as sent
     aggregation_group_index: int | None
+    sampling: float | None = None  # sampling_factor below 1: the share of distinct ids read
 
     @property
     def aggregated(self) -> bool:
@@ -321,19 +322,23 @@ def _smoothing(raw: dict) -> int:
     return number
 
 
-def _sampling(raw: dict) -> None:
+def _sampling(raw: dict, kind: str) -> float | None:
+    """The share of distinct ids to read (None: all of them)."""
     value = raw.get("sampling_factor")
     if value in (None, "", 0, "0"):
-        return
+        return None
     try:
         factor = float(value)
     except (TypeError, ValueError):
         raise ValidationError("sampling_factor must be a number", attr="sampling_factor") from None
     if not 0 < factor <= 1:
         raise ValidationError("sampling_factor must be in (0, 1]", attr="sampling_factor")
-    if factor != 1:
-        raise ValidationError("sampling is not supported yet", attr="sampling_factor",
+    if factor == 1:
+        return None
+    if kind != "TRENDS":  # counts of intervals per actor and lifecycle statuses do not scale
+        raise ValidationError("sampling_factor applies to trends only", attr="sampling_factor",
                               code="unsupported")  # fmt: skip
+    return factor
 
 
 def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFilter:
@@ -354,7 +359,7 @@ def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFil
     display = raw.get("display") or "ActionsLineGraph"
     if not isinstance(display, str):
         raise ValidationError("display must be a string", attr="display")
-    _sampling(raw)
+    sampling = _sampling(raw, kind)
     series = tuple(_series_list(raw, actions or {}))
     smoothing = _smoothing(raw)
     formula = raw.get("formula") or None
@@ -367,4 +372,5 @@ def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFil
         compare=truthy(raw.get("compare", False)), smoothing=smoothing,
         filter_test_accounts=truthy(raw.get("filter_test_accounts", False)),
         properties=raw.get("properties") or [], aggregation_group_index=aggregation,
+        sampling=sampling,
     )  # fmt: skip
