@@ -39,6 +39,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/funnels.py
 	$(BIN)/python bench/retention.py
 	$(BIN)/python bench/paths.py
+	$(BIN)/python bench/sampling.py
 
 schema: $(VENV)/.installed
 	$(BIN)/python -c "from gateway.schema import schema; open('schema.graphql', 'w').write(str(schema) + '\\n')"

@@ -18,7 +18,7 @@ TURN = ROOT / ".spyglass" / "bench-smoke.lock"
 
 
 @pytest.mark.parametrize(
-    "script", ["trends.py", "filters.py", "retention.py", "paths.py", "funnels.py"]
+    "script", ["trends.py", "filters.py", "retention.py", "paths.py", "funnels.py", "sampling.py"]
 )
 def test_bench_script_runs(script):
     TURN.parent.mkdir(exist_ok=True)
