@@ -106,6 +106,18 @@ async def project_access(info: Info, project_id: str, scope: str) -> dict:
     return await project_for(context.caller, context.services, project_id, scope)
 
 
+# The envelope of an insight with nothing computed (no steps, or not in the cache).
+NOTHING_COMPUTED = {"result": None, "last_refresh": None, "is_cached": False}
+
+
+async def once(owner, slot: str, make) -> object:
+    """`await make()`, run once per object however many of its fields ask: the first asker
+    starts it; one asker cancelled (its client gone) does not cancel it for the others."""
+    if getattr(owner, slot) is None:
+        setattr(owner, slot, asyncio.ensure_future(make()))
+    return await asyncio.shield(getattr(owner, slot))
+
+
 def refreshed_at(envelope: dict) -> datetime | None:
     """An envelope's `last_refresh` (ISO text in the cache; null when never computed)."""
     refreshed = envelope["last_refresh"]
@@ -215,13 +227,11 @@ class Insight:
 
     async def _computed(self, info: Info) -> dict:
         """The insight's result: from the cache, or computed when `refresh` asks (once)."""
-        if self.envelope is None:
-            self.envelope = asyncio.ensure_future(self._compute(info))
-        return await asyncio.shield(self.envelope)
+        return await once(self, "envelope", lambda: self._compute(info))
 
     async def _compute(self, info: Info) -> dict:
         services = info.context.services
-        empty = {"result": None, "last_refresh": None, "is_cached": False}
+        empty = dict(NOTHING_COMPUTED)
         if self.basic:
             return empty
         if not (self.filters.get("events") or self.filters.get("actions")) and \
@@ -430,9 +440,7 @@ class DashboardTile:
 
     async def _insight(self, info: Info) -> Insight | None:
         """The tile's insight, built once however many of the tile's fields ask for it."""
-        if self.loaded is None:
-            self.loaded = asyncio.ensure_future(self._load(info))
-        return await asyncio.shield(self.loaded)
+        return await once(self, "loaded", lambda: self._load(info))
 
     async def _load(self, info: Info) -> Insight | None:
         project = self.dashboard.project
@@ -444,8 +452,7 @@ class DashboardTile:
 
     async def _envelope(self, info: Info) -> dict:
         insight = await self._insight(info)
-        return await insight._computed(info) if insight else {"last_refresh": None,
-                                                              "is_cached": False}  # fmt: skip
+        return await insight._computed(info) if insight else NOTHING_COMPUTED
 
     @strawberry.field
     async def insight(self, info: Info) -> Insight | None:

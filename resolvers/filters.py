@@ -41,14 +41,24 @@ DEFAULTS = {
 }  # fmt: skip
 
 
-def _decode(key: str, value):
-    if key in JSON_KEYS and isinstance(value, str):
+def json_value(value, attr: str):
+    """A JSON-valued param as sent: query strings carry it JSON-encoded, bodies as is."""
+    if isinstance(value, str):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
-            if key == "breakdown":  # a bare property name
-                return value
-            raise ValidationError(f"{key} must be JSON", attr=key) from None
+        except ValueError:
+            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
+    return value
+
+
+def _decode(key: str, value):
+    if key == "breakdown" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # a bare property name
+    if key in JSON_KEYS:
+        return json_value(value, key)
     if key in BOOLEAN_KEYS and isinstance(value, str):
         lowered = value.lower()
         if lowered not in ("true", "false", "1", "0", ""):

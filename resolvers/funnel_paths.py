@@ -13,12 +13,12 @@ window (B3) instead of 30 minutes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import sql
 from gateway.errors import ValidationError
+from resolvers.filters import json_value
 from resolvers.funnels import entered_actors, window_end
 from resolvers.trends_filter import optional_int
 
@@ -57,13 +57,7 @@ def parse(filters: dict) -> FunnelPaths | None:
     raw = filters.get("funnel_filter")
     if raw in (None, "", {}):
         raise ValidationError("funnel_filter is required with funnel_paths", attr="funnel_filter")
-    funnel_filter = raw
-    if isinstance(raw, str):
-        try:
-            funnel_filter = json.loads(raw)
-        except ValueError:
-            raise ValidationError("funnel_filter must be a JSON object",
-                                  attr="funnel_filter") from None  # fmt: skip
+    funnel_filter = json_value(raw, "funnel_filter")
     if not isinstance(funnel_filter, dict):
         raise ValidationError("funnel_filter must be a JSON object", attr="funnel_filter")
     if funnel_filter.get("aggregation_group_type_index") not in (None, ""):

@@ -17,6 +17,7 @@ from datetime import datetime
 from gateway.errors import ValidationError
 from resolvers.actors import ActorPage, actors_page, page_of
 from resolvers.dates import zone
+from resolvers.filters import json_value
 from resolvers.funnels import entered_actors
 from resolvers.trends_filter import optional_int, truthy
 from resolvers.where import Params
@@ -119,9 +120,4 @@ def _breakdown_condition(boxed: bool, raw, params: Params) -> str:
 
 
 def _json(value, attr: str):
-    if isinstance(value, str) and value:
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
-    return value or None
+    return json_value(value, attr) if isinstance(value, str) and value else (value or None)

@@ -12,7 +12,6 @@ Funnel paths (B7) narrow the same query to a funnel's people and their time rang
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -20,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 import sql
 from gateway.errors import ValidationError
 from resolvers.dates import zone
+from resolvers.filters import json_value
 from resolvers.funnel_paths import NO_FUNNEL, FunnelPaths, funnel_people
 from resolvers.funnel_paths import parse as parse_funnel_paths
 from resolvers.retention import PERSON, global_filters, parse_moment, wall
@@ -44,20 +44,11 @@ def template(name: str) -> str:
 # -- the request ------------------------------------------------------------------------------
 
 
-def _json(value, attr: str):
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
-    return value
-
-
 def _list(filters: dict, attr: str) -> list:
     raw = filters.get(attr)
     if raw in (None, ""):
         return []
-    value = _json(raw, attr)
+    value = json_value(raw, attr)
     if not isinstance(value, list):
         raise ValidationError(f"{attr} must be a list", attr=attr)
     return value

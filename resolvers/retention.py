@@ -10,7 +10,6 @@ the SQL nothing but comparisons of instants.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +19,7 @@ import sql
 from gateway.errors import ValidationError
 from resolvers.actors import people_url
 from resolvers.dates import bucket_start, next_bucket, zone
+from resolvers.filters import json_value
 from resolvers.properties import parse_properties
 from resolvers.where import Context, Params, compile_entity, compile_filter, event_property_text
 
@@ -111,15 +111,6 @@ def _edge(moment: datetime, unit: str, start: bool, tz: ZoneInfo) -> datetime:
 # -- the request ------------------------------------------------------------------------------
 
 
-def _json(value, attr: str):
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
-    return value
-
-
 def _int(value, attr: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(f"{attr} must be an integer", attr=attr)
@@ -156,7 +147,7 @@ def _entity(filters: dict, attr: str, default: dict, actions: dict) -> dict:
     raw = filters.get(attr)
     if raw in (None, "", {}):
         return default
-    entity = _json(raw, attr)
+    entity = json_value(raw, attr)
     if not isinstance(entity, dict):
         raise ValidationError(f"{attr} must be an object", attr=attr)
     kind = entity.get("type") or "events"
@@ -188,7 +179,7 @@ def parse_request(filters: dict, actions: dict | None = None) -> RetentionReques
     breakdowns, breakdown_type = None, None
     raw = filters.get("breakdowns")
     if raw not in (None, "", []):
-        items = _json(raw, "breakdowns")
+        items = json_value(raw, "breakdowns")
         if not isinstance(items, list) or not all(
             isinstance(item, dict) and isinstance(item.get("property"), str) for item in items
         ):
@@ -456,7 +447,7 @@ async def retention_people(
     if raw_values in (None, ""):
         values = None
     else:
-        values = _json(raw_values, "breakdown_values")
+        values = json_value(raw_values, "breakdown_values")
         if not isinstance(values, list) or not values:
             raise ValidationError("breakdown_values must be a non-empty list",
                                   attr="breakdown_values")  # fmt: skip

@@ -6,11 +6,11 @@ Every check a user can fail happens here, before any SQL is built, and names the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from gateway.errors import ValidationError
 from resolvers.dates import parse_interval
+from resolvers.filters import json_value
 
 QUANTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 PROPERTY_MATHS = frozenset({"sum", "avg", "min", "max", *QUANTILES})
@@ -31,15 +31,6 @@ BREAKDOWN_TYPES = ("event", "person", "group", "session")
 MAX_SERIES = 50
 MAX_HOURLY_DAYS = 31
 MAX_BREAKDOWN_LIMIT = 1000
-
-
-def _json(value, attr: str):
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValidationError(f"{attr} must be JSON", attr=attr) from None
-    return value
 
 
 def truthy(value) -> bool:
@@ -134,7 +125,7 @@ def _series(entity: dict, kind: str, index: int, actions: dict) -> Series:
     attr = f"{kind}[{index}]"
     if not isinstance(entity, dict):
         raise ValidationError(f"{attr} must be an object", attr=attr)
-    entity = {**entity, "type": kind, "properties": _json(entity.get("properties"),
+    entity = {**entity, "type": kind, "properties": json_value(entity.get("properties"),
                                                           f"{attr}.properties") or []}  # fmt: skip
     if kind == "actions":
         try:
@@ -182,7 +173,7 @@ def _series_list(raw: dict, actions: dict) -> list[Series]:
     """§2.1: actions then events, stable-sorted by `order` (missing = -1)."""
     entities = []
     for kind in ("actions", "events"):
-        values = _json(raw.get(kind), kind) or []
+        values = json_value(raw.get(kind), kind) or []
         if not isinstance(values, list):
             raise ValidationError(f"{kind} must be a list of entities", attr=kind)
         entities.extend((kind, i, e) for i, e in enumerate(values))
@@ -204,7 +195,7 @@ def _breakdown(raw: dict, display: str) -> Breakdown | None:
         return _multiple_breakdown(raw, display)
     value = raw.get("breakdown")
     if isinstance(value, str) and value.startswith("["):
-        value = _json(value, "breakdown")
+        value = json_value(value, "breakdown")
     if value is None or value == "" or value == []:
         return None
     kind = raw.get("breakdown_type") or "event"
@@ -246,7 +237,7 @@ def _multiple_breakdown(raw: dict, display: str) -> Breakdown:
     list of the parts' values (labels joined with "::")."""
     listed = raw["breakdowns"]
     if isinstance(listed, str):
-        listed = _json(listed, "breakdowns")
+        listed = json_value(listed, "breakdowns")
     if not isinstance(listed, list) or not 0 < len(listed) <= MAX_BREAKDOWNS:
         raise ValidationError(f"breakdowns must be a list of 1-{MAX_BREAKDOWNS} breakdowns",
                               attr="breakdowns")  # fmt: skip
@@ -346,7 +337,7 @@ def parse_trends_filter(filters: dict, actions: dict | None = None) -> TrendsFil
     raw = dict(filters)
     for key in ("events", "actions", "properties"):
         if key in raw:
-            raw[key] = _json(raw[key], key)
+            raw[key] = json_value(raw[key], key)
     insight = str(raw.get("insight") or "TRENDS").upper()
     shown_as = raw.get("shown_as")
     if insight == "LIFECYCLE" or shown_as == "Lifecycle":

@@ -183,6 +183,9 @@ def condition(p: Property, is_set: str, text: str, params: Params, attr: str) ->
 # -- property sources -----------------------------------------------------------------------
 
 
+_NOT_WORDS = re.compile(r"[\d\[\]{}'\"]")  # digits (dates, numbers), arrays, objects, quotes
+
+
 def _only_string_text(values: list) -> bool:
     """Whether only a JSON string could have these texts. Ingestion stores a JSON string as
     the String variant unless it reads as a date (digits); a number, a boolean (`true`,
@@ -192,9 +195,6 @@ def _only_string_text(values: list) -> bool:
         and v.strip().lower() not in ("true", "false", "null")
         for v in values
     )  # fmt: skip
-
-
-_NOT_WORDS = re.compile(r"[\d\[\]{}'\"]")
 
 
 def _event_property(p: Property, params: Params, ctx: Context, attr: str) -> str:
