@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--project", type=int, required=True)
     imp.add_argument("--format", default="")
 
+    squash = sub.add_parser("squash", help="write person merges into events (faster queries)")
+    squash.add_argument("--project", type=int, default=0, help="0: every project with merges")
+    squash.add_argument("--grace", type=float, default=60.0,
+                        help="seconds between the snapshot of merges and the rewrite")  # fmt: skip
+
     sql = sub.add_parser("sql", help="run one read-only query (operators and benchmarks)")
     sql.add_argument("query")
     sql.add_argument("--project", type=int, required=True, help="bound as {project_id:UInt64}")
@@ -85,6 +90,7 @@ async def _organization(services: Services, org_id: int, name: str = "Default") 
 
 async def ensure_demo(services: Services, events: int, seed: int) -> dict:
     """The demo org, project and user (created and loaded once), and a fresh key for them."""
+    from gateway import squash
     from gateway.demo_loader import load_demo
 
     tenancy = services.tenancy
@@ -104,6 +110,8 @@ async def ensure_demo(services: Services, events: int, seed: int) -> dict:
         loaded = await load_demo(
             services, project["id"], n_events=events, seed=seed, company_domain=DEMO_DOMAIN
         )
+        # Nothing else writes while the demo loads, so its merges go into events at once.
+        loaded["squash"] = await squash.squash(services.store, project["id"], grace_s=0)
     key, _ = await tenancy.create_key(user["id"], "demo")
     return {"project_id": project["id"], "api_token": project["api_token"],
             "user": user["email"], "personal_api_key": key, "loaded": loaded}  # fmt: skip
@@ -134,6 +142,12 @@ async def run(services: Services, argv: list[str]):
                 _public_key(e.document) for e in await services.metadata.latest("personal_api_key")
             ]
         return await tenancy.revoke_key(args.id)
+    if args.command == "squash":
+        from gateway import squash
+
+        if args.project:
+            return [await squash.squash(services.store, args.project, grace_s=args.grace)]
+        return await squash.squash_all(services.store, grace_s=args.grace)
     if args.command == "sql":
         return await read_only_query(services, args.query, args.project)
     if args.command == "import":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from gateway import admin, graphiql, rest, rest_people
+from gateway import admin, graphiql, rest, rest_people, squash
 from gateway.auth import authenticate, presented_key
 from gateway.capture import capture_endpoint, decide_endpoint
 from gateway.clock import Clock
@@ -248,9 +249,16 @@ def create_app(
         app.state.spyglass = services or await Services.open(settings, clock=clock)
         if on_ready is not None:
             await on_ready(app.state.spyglass)
+        squasher = None
+        if settings.squash_every_s > 0:
+            squasher = asyncio.create_task(
+                squash.every(app.state.spyglass.store, settings.squash_every_s)
+            )
         try:
             yield
         finally:
+            if squasher is not None:
+                squasher.cancel()
             if on_shutdown is not None:
                 on_shutdown()
             if owned:

@@ -26,6 +26,7 @@ class Settings:
     rate_limit_per_minute: int = 1200  # per personal API key (keys may carry their own)
     ingest_flush_ms: int = 20  # group-commit window for event writes
     ingest_max_batch: int = 20_000  # events per group-committed insert
+    squash_every_s: float = 600.0  # write person merges into events (gateway/squash.py); 0: off
     secret_key: str = field(default="", repr=False)  # HMAC key for API-key hashes
     log_level: str = "info"
 
@@ -52,6 +53,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Settings:
         secret_key=env.get("SPYGLASS_SECRET_KEY", ""),
         log_level=env.get("SPYGLASS_LOG_LEVEL", "info"),
         rate_limit_per_minute=int(env.get("SPYGLASS_RATE_LIMIT", "1200")),
+        squash_every_s=float(env.get("SPYGLASS_SQUASH_EVERY", "600")),
     )
     values.update(overrides)
     return Settings(**values)

@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services import Services
+from gateway.squash import squash
 
 
 def free_port() -> int:
@@ -71,6 +72,19 @@ class Harness:
 
     def query(self, sql: str, params: dict | None = None):
         return self.run(self.services.store.query(sql, params))
+
+    def capture(self, tenant: dict, messages: list[dict], *, squash_midway: bool = False) -> None:
+        """POST a log to /batch/. With `squash_midway` it goes in two halves, the merges so far
+        squashed into events after each (gateway/squash.py): later merges, of persons whose
+        events were already rewritten among them, land above the mark, and queries must give
+        the same answers as over an unsquashed log."""
+        halves = [messages[: len(messages) // 2], messages[len(messages) // 2 :]]
+        for part in halves if squash_midway else [messages]:
+            r = httpx.post(self.url + "/batch/", json={"api_key": tenant["token"], "batch": part},
+                           timeout=60)  # fmt: skip
+            assert r.status_code == 200 and "rejected" not in r.json(), r.text
+            if squash_midway:
+                self.run(squash(self.services.store, tenant["id"], grace_s=0))
 
     def new_project(self, *, scopes: list[str] | None = None, timezone: str = "UTC") -> dict:
         """A fresh organisation, project, user and personal key: each test's own tenant."""

@@ -12,7 +12,6 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -208,10 +207,7 @@ class Dataset(tuple):
 def dataset(spyglass):
     tenant = spyglass.new_project()
     messages, merges = make_log(seed=7)
-    r = httpx.post(
-        spyglass.url + "/batch/", json={"api_key": tenant["token"], "batch": messages}, timeout=60
-    )
-    assert r.status_code == 200 and "rejected" not in r.json(), r.text
+    spyglass.capture(tenant, messages, squash_midway=True)
     world = world_of(messages, merges)
     make_cohorts(spyglass, tenant, world, merges)
     from resolvers.cohorts import Cohorts

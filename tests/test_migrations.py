@@ -29,7 +29,8 @@ def test_migrations_apply_in_order_on_a_fresh_database(spyglass):
         ).rows
         assert [t[0] for t in tables] == sorted([
             "events", "group_property_writes", "group_type_mapping", "metadata_log",
-            "person_distinct_ids", "person_overrides", "person_property_writes", "persons",
+            "person_distinct_ids", "person_overrides", "person_overrides_squashed",
+            "person_property_writes", "persons",
             "static_cohort_people",
         ])  # fmt: skip
     finally:

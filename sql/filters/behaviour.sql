@@ -9,7 +9,7 @@ FROM
            e.timestamp AS timestamp
     FROM events AS e
     LEFT JOIN
-    (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+    (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
     WHERE e.project_id = {project_id:UInt64} AND __ENTITY__
 )
 GROUP BY person_id

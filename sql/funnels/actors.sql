@@ -54,7 +54,7 @@ FROM
                             __EXCLUSIONS__ AS excl,
                             __BREAKDOWN__ AS bvalue
                         FROM events AS e
-                        LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+                        LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
                         __JOINS__
                         WHERE e.project_id = {project_id:UInt64}
                           AND e.timestamp >= {date_from:DateTime64(6, 'UTC')}

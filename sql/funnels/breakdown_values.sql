@@ -5,7 +5,7 @@ FROM
 (
     SELECT __BREAKDOWN__ AS value
     FROM events AS e
-    LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+    LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
     __JOINS__
     WHERE e.project_id = {project_id:UInt64}
       AND e.timestamp >= {date_from:DateTime64(6, 'UTC')}

@@ -13,7 +13,7 @@ FROM
         toUnixTimestamp64Micro(e.timestamp) AS ts,
         __NAMES__ AS names
     FROM events AS e
-    LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+    LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
     WHERE e.project_id = {project_id:UInt64}
       AND e.timestamp >= {date_from:DateTime64(6, 'UTC')}
       AND e.timestamp < {date_to:DateTime64(6, 'UTC')}

@@ -35,7 +35,7 @@ FROM
             SELECT __PERSON__ AS person, toUnixTimestamp64Micro(e.timestamp) AS ts,
                    __ITEM__ AS item
             FROM events AS e
-            LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+            LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
             WHERE e.project_id = {project_id:UInt64}
               AND __DATES__
               AND __SELECTED__

@@ -20,7 +20,7 @@ FROM
         __RETURNING__ AS is_returning,
         __BREAKDOWN__ AS breakdown
     FROM events AS e
-    LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+    LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
     __JOINS__
     WHERE e.project_id = {project_id:UInt64}
       AND e.timestamp < {window_end:DateTime64(6, 'UTC')}

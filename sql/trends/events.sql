@@ -10,7 +10,7 @@ SELECT
        e.person_id, o.override_person_id) AS person,
     __COLUMNS__
 FROM events AS e
-LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = e.person_id
+LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = e.person_id
 __JOINS__
 WHERE e.project_id = {project_id:UInt64}
     AND e.timestamp >= __FROM__

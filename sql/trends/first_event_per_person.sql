@@ -10,5 +10,5 @@ FROM
     WHERE project_id = {project_id:UInt64}
     GROUP BY person_id
 ) AS f
-LEFT JOIN (__OVERRIDES__) AS o ON o.old_person_id = f.person_id
+LEFT JOIN (__EVENT_OVERRIDES__) AS o ON o.old_person_id = f.person_id
 GROUP BY person
