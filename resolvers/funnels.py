@@ -77,31 +77,59 @@ def window_end(expr: str, window: tuple[int, str]) -> str:
     return f"({expr} + {amount * _MICROS[unit]})"
 
 
-def _ordered_times(n: int) -> str:
-    """§2.2: per step-0 event, the step times reached inside the window (0 ends the list).
+def _ordered_times(n: int, window: tuple[int, str]) -> str:
+    """§2.2: per step-0 time in `starts`, the step times reached inside the window.
 
-    Step k's candidates are the times of the actor's step-k events (`_STEP_TIMES`, computed
-    once per actor), so an attempt looks only at those, not at every event: with a frequent
-    first step and rare later ones that is most of the work saved."""
-    raw = (
-        "arrayFold((acc, i) -> arrayPushBack(acc, if(acc[i] = 0, toInt64(0), "
-        "arrayFirst(t -> t <= ends[s] AND (t > acc[i] OR "
-        "(t = acc[i] AND {repeats:Array(UInt8)}[i + 1] = 0)), step_times[i]))), "
-        f"range(1, {n}), [ts[s]])"
-    )
+    Step k takes the earliest of the actor's step-k times (`step_times[k]`, sorted) at or after
+    step k-1's, found for every attempt at once as one flat array per step (`reached_k`: 0 when
+    not reached, and then 0 for each later step); an attempt's list stops before its first 0.
+    Flat arrays rather than a list grown per attempt: a quarter less work at 1M events."""
+    arrays, previous = ["starts"], "starts"
+    for k in range(1, n):
+        later = (
+            f"t <= {window_end('s', window)} AND "
+            f"(t > p OR (t = p AND {{repeats:Array(UInt8)}}[{k + 1}] = 0))"
+        )
+        arrays.append(
+            f"arrayMap((s, p) -> if(p = 0, toInt64(0), arrayFirst(t -> {later}, "
+            f"step_times[{k}])), starts, {previous}) AS reached_{k}"
+        )
+        previous = f"reached_{k}"
+    names = [f"a{k}" for k in range(n)]
+    length = " + ".join(["1"] + [f"({name} != 0)" for name in names[1:]])
     return (
-        "arrayMap(raw -> if(has(raw, toInt64(0)), "
-        "arraySlice(raw, 1, indexOf(raw, toInt64(0)) - 1), raw), "
-        f"arrayMap(s -> {raw}, arrayFilter(s -> bitTest(m[s], 0), arrayEnumerate(ts))))"
+        f"arrayMap(({', '.join(names)}) -> arraySlice([{', '.join(names)}], 1, {length}), "
+        f"{', '.join(arrays)})"
     )
 
 
 def _step_times(n: int) -> str:
     """Per later step k (1-based position k), the sorted times of the actor's step-k events."""
     return (
-        ",\n                arrayMap(k -> arrayFilter((t, mm) -> bitTest(mm, k), ts, m), "
+        ",\n    arrayMap(k -> arrayFilter((t, mm) -> bitTest(mm, k), ts, m), "
         f"range(1, {n})) AS step_times"
     )
+
+
+def _exclusion_times(req: FunnelRequest) -> str:
+    """Per exclusion j (1-based position j + 1), the sorted times of the actor's events it
+    matches (from the unpacked event arrays)."""
+    return (
+        f"arrayMap(j -> arrayFilter((t, xx) -> bitTest(xx, j), ts, xm), "
+        f"range({len(req.exclusions)}))"
+    )
+
+
+def _step_arrays(n: int, exclusions: int) -> str:
+    """per_actor_steps.sql's columns: each step's and each exclusion's sorted times."""
+
+    def times(bits: str, i: int) -> str:
+        return f"arraySort(groupArrayIf(ts, bitTest({bits}, {i})))"
+
+    later = ", ".join(times("steps", k) for k in range(1, n))
+    excluded = ", ".join(times("excl", j) for j in range(exclusions))
+    excluded = f"[{excluded}]" if exclusions else "CAST([], 'Array(Array(Int64))')"
+    return f"{times('steps', 0)} AS starts, [{later}] AS step_times, {excluded} AS excl_times"
 
 
 def _greedy(masks: str, start: str, n: int, check_first: bool) -> str:
@@ -183,8 +211,8 @@ def _discarded(req: FunnelRequest) -> str:
         f, t = int(x.from_step), int(x.to_step)
         until = f"if(length(tm) > {t}, tm[{t + 1}], {window_end(f'tm[{f + 1}]', req.window)})"
         parts.append(
-            f"(length(tm) > {f} AND arrayExists((t, xx) -> bitTest(xx, {j}) AND "
-            f"t > tm[{f + 1}] AND t < {until}, ts, xm))"
+            f"(length(tm) > {f} AND arrayExists(t -> t > tm[{f + 1}] AND t < {until}, "
+            f"excl_times[{j + 1}]))"
         )
     return " OR ".join(parts) if parts else "0"
 
@@ -348,7 +376,7 @@ class _Query:
 
     def _actor(self) -> tuple[str, str]:
         if self.req.group_index is None:
-            return f"toString({PERSON})", "1"
+            return PERSON, "1"
         column = f"e.group_{int(self.req.group_index)}"
         return column, f"{column} != ''"
 
@@ -388,33 +416,47 @@ class _Query:
             else:
                 kept_param = self.params.bind(list(kept), "Array(String)")
                 bvalue = f"if(has({kept_param}, {raw}), {raw}, 'Other')"
-        partitions, partition_events = _partitions(req)
         # a trends series exists for every value of an actor's events, even irrelevant ones
         every_event = req.order_type == "strict" or (every_value and bd is not None)
-        if req.order_type == "strict":
-            times, groups = _strict_times(n), _STRICT_GROUPS
-        elif req.order_type == "unordered":
-            times, groups = _unordered_times(n), ""
-        else:
-            times, groups = _ordered_times(n), _step_times(n)
-        relevant = "1" if every_event else "(steps != 0 OR excl != 0)"
-        return (
-            template("actors.sql")
-            .replace("__TIMES__", times)
-            .replace("__GROUPS__", groups)
-            .replace("__DISCARDED__", _discarded(req))
-            .replace("__END__(t)", window_end("t", req.window))
-            .replace("__N__", str(n))
-            .replace("__PARTITIONS__", partitions)
-            .replace("__PARTITION_EVENTS__", partition_events)
+        rows = (
+            template("event_rows.sql")
             .replace("__ACTOR__", actor)
             .replace("__HAS_ACTOR__", has_actor)
             .replace("__STEPS__", steps)
             .replace("__EXCLUSIONS__", exclusions)
             .replace("__BREAKDOWN__", bvalue)
             .replace("__JOINS__", joins)
-            .replace("__RELEVANT__", relevant)
             .replace("__FILTERS__", self.filters_sql)
+        )
+        relevant = "1" if every_event else "(steps != 0 OR excl != 0)"
+        if req.order_type == "ordered" and bd is None:
+            per_actor = template("per_actor_steps.sql").replace(
+                "__STEP_ARRAYS__", _step_arrays(n, len(req.exclusions))
+            )
+        else:
+            partitions, partition_events = _partitions(req)
+            groups = {"strict": _STRICT_GROUPS, "unordered": ""}.get(req.order_type)
+            per_actor = (
+                template("per_actor_events.sql")
+                .replace("__PARTITIONS__", partitions)
+                .replace("__PARTITION_EVENTS__", partition_events)
+                .replace("__END__(t)", window_end("t", req.window))
+                .replace("__EXCLUSION_TIMES__", _exclusion_times(req))
+                .replace("__GROUPS__", _step_times(n) if groups is None else groups)
+            )
+        if req.order_type == "strict":
+            times = _strict_times(n)
+        elif req.order_type == "unordered":
+            times = _unordered_times(n)
+        else:
+            times = _ordered_times(n, req.window)
+        return (
+            template("actors.sql")
+            .replace("__PER_ACTOR__", per_actor.replace("__EVENT_ROWS__", rows))
+            .replace("__RELEVANT__", relevant)
+            .replace("__TIMES__", times)
+            .replace("__DISCARDED__", _discarded(req))
+            .replace("__N__", str(n))
             .replace("__KEEP__", "1" if every_value else "length(clean) > 0")
         )
 

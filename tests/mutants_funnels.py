@@ -9,10 +9,10 @@ CORRELATION = ("tests/test_funnel_correlation.py",)
 
 MUTANTS = [
     Mutant("funnel window bound < for <=", "resolvers/funnels.py",
-           "arrayFirst(t -> t <= ends[s] AND", "arrayFirst(t -> t < ends[s] AND",
+           "f\"t <= {window_end('s', window)} AND \"", "f\"t < {window_end('s', window)} AND \"",
            ORDERED),
     Mutant("funnel repeated identical step satisfied by the same event", "resolvers/funnels.py",
-           "(t = acc[i] AND {repeats:Array(UInt8)}[i + 1] = 0)", "(t = acc[i])", ORDERED),
+           "(t = p AND {{repeats:Array(UInt8)}}[{k + 1}] = 0)", "(t = p)", ORDERED),
     Mutant("funnel strict order allows an unrelated event in between", "resolvers/funnels.py",
            "toUInt8(p != length(gm[gi]))", "toUInt8(p = 0)", STRICT),
     Mutant("funnel exclusion bounds made inclusive", "resolvers/funnels.py",
