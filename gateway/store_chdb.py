@@ -163,6 +163,10 @@ class ChdbStore:
         conn.query("SET input_format_try_infer_dates = 0")
         conn.query("SET input_format_try_infer_datetimes = 0")
         conn.query(f"SET max_execution_time = {float(self._query_timeout_s)}")
+        # Joins build their hash table from the side our SQL puts on the right (the smaller,
+        # by design). ClickHouse's own estimate swapped funnel paths' join to hash 6.6M path
+        # events instead of 530k funnel people: 2.3 GiB and 6.1 s instead of 1.6 GiB, 3.5 s.
+        conn.query("SET query_plan_join_swap_table = 'false'")
         self._all.append(conn)
         return conn
 

@@ -24,11 +24,13 @@ from resolvers.trends_filter import optional_int
 
 KINDS = ("funnel_path_before_step", "funnel_path_after_step", "funnel_path_between_steps")
 
+_TIMES = "arrayMap(x -> x.1, evs)"  # the person's event times, sorted (sessions.sql)
+
 # A path without a funnel: every person, every event, sessions split on a fixed gap.
 NO_FUNNEL = {
     "__FUNNEL_JOIN__": "",
     "__FUNNEL_RANGE__": "1",
-    "__GAPS__": "arrayDifference(arrayMap(x -> x.1, evs))",
+    "__GAPS__": f"arrayDifference({_TIMES})",
 }
 
 
@@ -122,11 +124,12 @@ async def funnel_people(store, project: dict, paths: FunnelPaths, *, now: dateti
     else:
         in_range = "ts >= funnel_previous AND ts <= funnel_reference"
     # B3: a session lasts until the funnel window opened at its previous event has passed
-    past_window = f"x.1 - {window_end('evs[i - 1].1', window)}"
+    past_window = f"t - {window_end('p', window)}"
     fragments = {
         "__FUNNEL_JOIN__": f"INNER JOIN ({people}) AS funnel "
                            "ON funnel.funnel_person = path_events.person",
         "__FUNNEL_RANGE__": in_range,
-        "__GAPS__": f"arrayMap((x, i) -> if(i = 1, 0, {past_window}), evs, arrayEnumerate(evs))",
+        "__GAPS__": f"arrayMap((t, p, i) -> if(i = 1, 0, {past_window}), {_TIMES}, "
+                    f"arrayPushFront(arrayPopBack({_TIMES}), 0), arrayEnumerate(evs))",
     }  # fmt: skip
     return FunnelPeople({**entered.params, "reference_step": reference}, fragments)

@@ -18,17 +18,19 @@ FROM
     (
         SELECT
             person,
-            arraySort(groupArray((ts, item))) AS evs,
+            -- two plain arrays zipped: cheaper to collect than one array of tuples
+            arraySort(arrayZip(groupArray(ts), groupArray(item))) AS evs,
             arrayMap(x -> x.2, evs) AS evs_items,
             arrayMap((d, i) -> i = 1 OR d >= {gap:Int64}, __GAPS__, arrayEnumerate(evs)) AS opens,
             arrayCumSum(opens) AS sid,
-            -- a run of one item keeps its last event
-            arrayMap(i -> i = length(evs) OR sid[i + 1] != sid[i]
-                          OR evs_items[i + 1] != evs_items[i], arrayEnumerate(evs)) AS keep,
+            -- a run of one item keeps its last event (each compared with the next: the arrays
+            -- shifted by one, not indexed inside a lambda, which copies them per element)
+            arrayMap((a, b, x, y) -> a != b OR x != y, sid, arrayPushBack(arrayPopFront(sid), 0),
+                     evs_items, arrayPushBack(arrayPopFront(evs_items), '')) AS keep,
             arrayFilter((x, k) -> k, evs, keep) AS kept,
             arrayFilter((x, k) -> k, sid, keep) AS kept_sid,
-            arrayMap((x, i) -> i = 1 OR x != kept_sid[i - 1], kept_sid,
-                     arrayEnumerate(kept_sid)) AS kept_opens,
+            arrayMap((x, p) -> x != p, kept_sid, arrayPushFront(arrayPopBack(kept_sid), 0))
+                AS kept_opens,
             arraySplit((x, o) -> o, kept, kept_opens) AS sessions
         FROM
         (
