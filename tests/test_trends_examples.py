@@ -20,9 +20,7 @@ from resolvers.trends import compute_trends
 from tests.oracles.model import World
 from tests.oracles.test_oracle_trends import *  # noqa: F403 (the examples, collected here too)
 
-NOT_BUILT = {  # cohorts, histogram bins, multiple breakdowns: refused with a 400 for now
-    "test_sampling_factor_validation",
-}
+NOT_BUILT: set[str] = set()  # examples of features the engine refuses; none left
 
 
 def _messages(world: World) -> list[dict]:
@@ -106,3 +104,13 @@ def engine_in_place_of_the_oracle(spyglass, monkeypatch, request):
                                                                     w))  # fmt: skip
     monkeypatch.setattr(examples, "lifecycle", lambda f, w: engine({**f, "insight": "LIFECYCLE"},
                                                                    w))  # fmt: skip
+
+
+def test_sampling_factor_validation():
+    """The oracle's example, where the oracle stops: it does not model real sampling (it raises
+    NotImplementedError for 0.5); the engine samples (tests/test_sampling.py checks how)."""
+    w = examples.world([examples.ev("p1", "2020-01-01 10:00")])
+    with pytest.raises(ValueError, match="^sampling_factor"):
+        examples.run(w, sampling_factor=2)
+    assert examples.data(w, sampling_factor=1) == examples.data(w, sampling_factor=0) == [1, 0, 0]
+    assert len(examples.data(w, sampling_factor=0.5)) == 3
