@@ -9,14 +9,17 @@ the series' bucket values (a handful of numbers per bucket, never per event); Na
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 
 from gateway.errors import ValidationError
 
 _DROPPED = re.compile(r"[^a-zA-Z \-*^0-9+/().]")
-_TOKEN = re.compile(r"\s*(\d+\.?\d*|\.\d+|[a-zA-Z]|[-+*/()^.])")
-_NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"\d+\.?\d*|\.\d+")
+# Python refuses integer literals with leading zeros ("007"); a formula may have them.
+_LEADING_ZEROS = re.compile(r"(?<![\w.])0+(?=\d)")
+_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 Node = tuple  # ("num", x) | ("var", i) | ("neg", node) | (op, left, right)
 
@@ -25,82 +28,38 @@ def _fail(message: str) -> ValidationError:
     return ValidationError(f"formula: {message}", attr="formula")
 
 
-def _operand_end(token: str) -> bool:
-    return token == ")" or token.isalpha() or bool(_NUMBER.fullmatch(token))
-
-
-def _operand_start(token: str) -> bool:
-    return token == "(" or token.isalpha() or bool(_NUMBER.fullmatch(token))
-
-
-def _tokens(text: str) -> list[str]:
-    tokens = [m.group(1) for m in _TOKEN.finditer(text)]
-    if "".join(tokens) != re.sub(r"\s", "", text):
-        raise _fail(f"cannot read {text!r}")
-    for left, right in zip(tokens, tokens[1:], strict=False):
-        if _operand_end(left) and _operand_start(right):
-            raise _fail(f"missing operator between {left!r} and {right!r}")
-    return tokens
-
-
 def parse_formula(formula: str, series_count: int) -> Node:
-    tokens = _tokens(_DROPPED.sub("", formula))
-    if not tokens:
+    """The formula as a tree. Python's own parser reads it (the grammar of + - * /, unary
+    signs and parentheses is Python's, with the same precedence); every node outside that
+    grammar — names longer than a letter, calls, powers, `e`/`x`/`j` number forms — is refused."""
+    text = _LEADING_ZEROS.sub("", _DROPPED.sub("", formula)).strip()
+    if not text:
         raise _fail("empty formula")
-    position = 0
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise _fail(f"cannot read {formula!r}") from None
+    return _node(tree, text, series_count)
 
-    def peek() -> str | None:
-        return tokens[position] if position < len(tokens) else None
 
-    def take() -> str:
-        nonlocal position
-        token = peek()
-        if token is None:
-            raise _fail(f"unexpected end of {formula!r}")
-        position += 1
-        return token
-
-    def expression() -> Node:
-        node = term()
-        while peek() in ("+", "-"):
-            node = (take(), node, term())
-        return node
-
-    def term() -> Node:
-        node = unary()
-        while peek() in ("*", "/"):
-            node = (take(), node, unary())
-        return node
-
-    def unary() -> Node:
-        if peek() == "-":
-            take()
-            return ("neg", unary())
-        if peek() == "+":
-            take()
-            return unary()
-        return primary()
-
-    def primary() -> Node:
-        token = take()
-        if token == "(":
-            node = expression()
-            if take() != ")":
-                raise _fail(f"missing ')' in {formula!r}")
-            return node
-        if token.isalpha():
-            index = ord(token.upper()) - ord("A")
-            if index >= series_count:
-                raise _fail(f"{token} refers to a series that does not exist")
-            return ("var", index)
-        if _NUMBER.fullmatch(token):
-            return ("num", float(token))
-        raise _fail(f"unexpected {token!r} in {formula!r}")
-
-    tree = expression()
-    if peek() is not None:
-        raise _fail(f"unexpected {peek()!r} in {formula!r}")
-    return tree
+def _node(node: ast.AST, text: str, series_count: int) -> Node:
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left, right = _node(node.left, text, series_count), _node(node.right, text, series_count)
+        return (_OPERATORS[type(node.op)], left, right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        operand = _node(node.operand, text, series_count)
+        return ("neg", operand) if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.Name) and len(node.id) == 1:
+        index = ord(node.id.upper()) - ord("A")
+        if index >= series_count:
+            raise _fail(f"{node.id} refers to a series that does not exist")
+        return ("var", index)
+    if isinstance(node, ast.Constant):
+        literal = text[node.col_offset : node.end_col_offset]
+        if _NUMBER.fullmatch(literal):  # plain decimals only: not 1e5, 0x1F, 1j or True
+            return ("num", float(literal))
+    shown = ast.get_source_segment(text, node) or type(node).__name__
+    raise _fail(f"unexpected {shown!r} in {text!r}")
 
 
 def _divide(a: float, b: float) -> float:
