@@ -250,7 +250,9 @@ def create_app(
         if on_ready is not None:
             await on_ready(app.state.spyglass)
         squasher = None
-        if settings.squash_every_s > 0:
+        # Not on a cluster: the rewrite is one ALTER of a local table (squash.py); there the
+        # merges stay joined at query time, which is always right, only slower.
+        if settings.squash_every_s > 0 and not settings.cluster:
             squasher = asyncio.create_task(
                 squash.every(app.state.spyglass.store, settings.squash_every_s)
             )
