@@ -664,10 +664,13 @@ async def _time_to_convert(store, req, query):
     bins = 0 if req.bin_count is None else max(1, req.bin_count)
     extra = {"from_step": req.from_step, "to_step": req.to_step, "bin_count": bins}
     rows = (await store.query(statement, query.all_params(extra))).rows
-    low, width, bins, counts, total, samples = rows[0]
+    low, width, bins, counts, samples, count = rows[0]
+    # math.fsum is the exactly rounded sum, whatever order the actors come in; a plain sum can
+    # land either side of a rounding boundary (x.425) depending on it
+    average = round(math.fsum(samples) / count, 2) if count else None
     return {
         "bins": [[low + k * width, counts[k]] for k in range(bins + 1)],
-        "average_conversion_time": round(total / samples, 2) if samples else None,
+        "average_conversion_time": average,
     }
 
 

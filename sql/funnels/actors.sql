@@ -12,6 +12,7 @@ SELECT
     arrayMap(i -> if(i < furthest, arrayReduce('quantileExactInclusive(0.5)', arrayMap(a -> intDiv(a.2[i + 1], 1000000) - intDiv(a.2[i], 1000000), best)), NULL),
              range(1, __N__)) AS medians,
     clean,
+    arrayMap(a -> (a.4, a.1), clean) AS clean_starts,  -- (start, steps) of each clean attempt
     length(best) AS best_attempts,
     arraySort(a -> (a.4, a.2), best)[1].4 AS first_timestamp,
     arraySort(a -> (a.4, a.2), best)[1].2 AS credited_times

@@ -5,7 +5,7 @@ SELECT
     width,
     bins,
     arrayMap(k -> toUInt64(arrayCount(v -> low + intDiv(toInt64(floor(v - low)), width) * width = low + k * width, samples)), range(bins + 1)) AS counts,
-    arraySum(samples) AS total,
+    samples,  -- summed in Python exactly (math.fsum): the rounded mean must not hang on order
     length(samples) AS samples_count
 FROM
 (

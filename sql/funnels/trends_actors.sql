@@ -4,6 +4,6 @@
 SELECT pvalue, actor, attempt.1 AS period, max(attempt.2) AS reached
 FROM (__ACTORS__)
 -- LEFT: a value whose actors have no clean attempt still gets its (zero) series
-LEFT ARRAY JOIN arrayMap(a -> (toUInt32(arrayCount(b -> b <= a.4, {buckets:Array(Int64)})), a.1),
-                    clean) AS attempt
+LEFT ARRAY JOIN arrayMap(a -> (toUInt32(arrayCount(b -> b <= a.1, {buckets:Array(Int64)})), a.2),
+                    clean_starts) AS attempt
 GROUP BY pvalue, actor, period

@@ -1133,7 +1133,7 @@ def _time_to_convert(q: Query, actors: dict[str, ActorResult]) -> dict:
     width = math.ceil((high - low) / bin_count) or 60
     counts = Counter(low + math.floor((v - low) / width) * width for v in samples)
     bins = [[low + k * width, counts.get(low + k * width, 0)] for k in range(bin_count + 1)]
-    average = round(sum(samples) / len(samples), 2) if samples else None
+    average = round(math.fsum(samples) / len(samples), 2) if samples else None  # exact sum
     return {
         "bins": bins,
         "average_conversion_time": average,
