@@ -120,15 +120,23 @@ def _exclusion_times(req: FunnelRequest) -> str:
     )
 
 
-def _step_arrays(n: int, exclusions: int) -> str:
-    """per_actor_steps.sql's columns: each step's and each exclusion's sorted times."""
+def _step_arrays(n: int, exclusions: int, unordered: bool = False) -> str:
+    """per_actor_steps.sql's columns: each step's and each exclusion's sorted times; for
+    unordered funnels each step's times as a column of its own (`step_k_times`) and its
+    events as anchors (`step_k_anchors`: sorted (time, step bits))."""
 
     def times(bits: str, i: int) -> str:
         return f"arraySort(groupArrayIf(ts, bitTest({bits}, {i})))"
 
-    later = ", ".join(times("steps", k) for k in range(1, n))
     excluded = ", ".join(times("excl", j) for j in range(exclusions))
     excluded = f"[{excluded}]" if exclusions else "CAST([], 'Array(Array(Int64))')"
+    if unordered:
+        columns = [f"{times('steps', k)} AS step_{k}_times" for k in range(n)] + [
+            f"arraySort(groupArrayIf((ts, steps), bitTest(steps, {k}))) AS step_{k}_anchors"
+            for k in range(n)
+        ]
+        return ", ".join(columns) + f", {excluded} AS excl_times"
+    later = ", ".join(times("steps", k) for k in range(1, n))
     return f"{times('steps', 0)} AS starts, [{later}] AS step_times, {excluded} AS excl_times"
 
 
@@ -202,6 +210,30 @@ def _unordered_times(n: int) -> str:
         f"arrayFlatten(arrayMap(s -> arrayMap(r -> (s, r), arrayFilter(r -> bitTest(m[s], r), "
         f"range({n}))), arrayEnumerate(ts))))"
     )
+
+
+def _unordered_step_times(n: int, window: tuple[int, str]) -> str:
+    """_unordered_times over per_actor_steps.sql's per-step columns, the same attempts: per
+    anchor (an event of step r, with its bits) and other step j, the earliest step-j time at
+    or after the anchor's, skipping the anchor's own entry when it matches j too (the sorted
+    candidates then start with it). Each step-r anchor looks only at the other steps' times,
+    never at all the actor's events: a frequent step no longer meets itself per anchor."""
+    per_step = []
+    for r in range(n):
+        picks = [
+            f"arrayFilter(t -> t >= a.1, step_{j}_times)[if(bitTest(a.2, {j}), 2, 1)]"
+            for j in range(n)
+            if j != r
+        ]
+        if picks:
+            inside = f"t != 0 AND t <= {window_end('a.1', window)}"
+            times = (
+                f"arraySort(arrayConcat([a.1], arrayFilter(t -> {inside}, [{', '.join(picks)}])))"
+            )
+        else:
+            times = "[a.1]"
+        per_step.append(f"arrayMap(a -> {times}, step_{r}_anchors)")
+    return f"arrayConcat({', '.join(per_step)})"
 
 
 def _discarded(req: FunnelRequest) -> str:
@@ -429,10 +461,10 @@ class _Query:
             .replace("__FILTERS__", self.filters_sql)
         )
         relevant = "1" if every_event else "(steps != 0 OR excl != 0)"
-        if req.order_type == "ordered" and bd is None:
-            per_actor = template("per_actor_steps.sql").replace(
-                "__STEP_ARRAYS__", _step_arrays(n, len(req.exclusions))
-            )
+        by_step = bd is None and req.order_type in ("ordered", "unordered")
+        if by_step:
+            arrays = _step_arrays(n, len(req.exclusions), req.order_type == "unordered")
+            per_actor = template("per_actor_steps.sql").replace("__STEP_ARRAYS__", arrays)
         else:
             partitions, partition_events = _partitions(req)
             groups = {"strict": _STRICT_GROUPS, "unordered": ""}.get(req.order_type)
@@ -447,7 +479,7 @@ class _Query:
         if req.order_type == "strict":
             times = _strict_times(n)
         elif req.order_type == "unordered":
-            times = _unordered_times(n)
+            times = _unordered_step_times(n, req.window) if by_step else _unordered_times(n)
         else:
             times = _ordered_times(n, req.window)
         return (
