@@ -22,6 +22,9 @@ MUTANTS = [
            "sumForEach(arrayMap(v -> v * best_attempts, averages)) / "
            "sumForEach(arrayMap(v -> if(isNull(v), NULL, best_attempts), averages))"
            " AS average_times", ORDERED),
+    Mutant("unordered funnel anchor also counted for another step it matches",
+           "resolvers/funnels.py", "[if(bitTest(a.2, {j}), 2, 1)]", "[1]",
+           ("tests/test_funnel_paths_agree.py",)),
     Mutant("correlation odds-ratio smoothing constant dropped", "resolvers/funnel_correlation.py",
            "PRIOR = 1  #", "PRIOR = 0  #", CORRELATION),
 ]  # fmt: skip
