@@ -63,15 +63,18 @@ CREATE TABLE IF NOT EXISTS {MAP} (project_id UInt64, old UUID, survivor UUID)
 ENGINE = Join(ANY, LEFT, project_id, old) SETTINGS join_any_take_last_row = 1
 """
 
-# Every id with an override newer than the mark, to the survivor it had at the snapshot.
-_FILL_MAP = f"""
-INSERT INTO {MAP}
+# Per due project, every id with an override newer than its mark, to the survivor it had at
+# the project's snapshot (the arrays are aligned: project i's snapshot and mark).
+_DUE = """
 SELECT project_id, old_person_id, argMax(override_person_id, version)
 FROM person_overrides
-WHERE project_id = {{project_id:UInt64}} AND version <= {{snapshot:UInt64}}
+WHERE project_id IN {project_ids:Array(UInt64)}
+    AND version <= {snapshots:Array(UInt64)}[indexOf({project_ids:Array(UInt64)}, project_id)]
 GROUP BY project_id, old_person_id
-HAVING max(version) > {{mark:UInt64}}
+HAVING max(version) > {marks:Array(UInt64)}[indexOf({project_ids:Array(UInt64)}, project_id)]
 """
+_FILL_MAP = f"INSERT INTO {MAP} {_DUE}"
+_DUE_COUNTS = f"SELECT project_id, count() FROM ({_DUE}) GROUP BY project_id"
 
 _MERGED_IDS = f"""(
     SELECT project_id, old FROM {MAP} WHERE project_id IN {{project_ids:Array(UInt64)}}
@@ -92,40 +95,38 @@ WHERE project_id IN {{project_ids:Array(UInt64)}} AND (project_id, person_id) IN
 SETTINGS mutations_sync = 2, allow_nondeterministic_mutations = 1
 """
 
-_OVERRIDES_SQUASHED = """
-SELECT uniqExact(old_person_id) FROM person_overrides
-WHERE project_id = {project_id:UInt64} AND version > {mark:UInt64} AND version <= {snapshot:UInt64}
-"""
-
 log = logging.getLogger("spyglass.squash")
 _lock = asyncio.Lock()  # one squash at a time per process: two would race on the mark
 
 
+async def _pending(store: Store) -> dict[int, int]:
+    """Projects with overrides newer than their mark → their latest override version."""
+    return {int(pid): int(version) for pid, version in (await store.query(_PENDING)).rows}
+
+
 async def pending_projects(store: Store) -> list[int]:
     """Projects with overrides newer than their mark."""
-    result = await store.query(_PENDING)
-    return [int(row[0]) for row in result.rows]
+    return list(await _pending(store))
 
 
 async def squash(store: Store, project_id: int, *, grace_s: float = DEFAULT_GRACE_S) -> dict:
     """Rewrite one project's events for every merge recorded `grace_s` ago; return a report."""
-    return (await squash_projects(store, [project_id], grace_s=grace_s))[0]
+    latest = dict((await store.query(_LATEST, {"project_ids": [project_id]})).rows)
+    return (await _squash(store, {project_id: latest.get(project_id, 0)}, grace_s))[0]
 
 
 async def squash_all(store: Store, *, grace_s: float = DEFAULT_GRACE_S) -> list[dict]:
     """Squash every project with new merges, in one rewrite."""
-    return await squash_projects(store, await pending_projects(store), grace_s=grace_s)
+    return await _squash(store, await _pending(store), grace_s)
 
 
-async def squash_projects(
-    store: Store, project_ids: list[int], *, grace_s: float = DEFAULT_GRACE_S
-) -> list[dict]:
-    """Rewrite the projects' events for every merge recorded `grace_s` ago, in one mutation;
-    return a report per project."""
+async def _squash(store: Store, snapshots: dict[int, int], grace_s: float) -> list[dict]:
+    """Rewrite the projects' events for every merge up to their snapshot version (taken
+    `grace_s` ago), in one mutation; return a report per project."""
+    project_ids = list(snapshots)
     if not project_ids:
         return []
     ids = {"project_ids": project_ids}
-    snapshots = dict((await store.query(_LATEST, ids)).rows)
     if grace_s:
         await asyncio.sleep(grace_s)
     async with _lock:
@@ -140,12 +141,14 @@ async def squash_projects(
         started = time.perf_counter()
         database = (await store.query("SELECT currentDatabase()")).rows[0][0]
         await store.command(_CREATE_MAP)
-        for pid in due:
-            await store.command(
-                _FILL_MAP,
-                {"project_id": pid, "snapshot": snapshots[pid], "mark": marks.get(pid, 0)},
-            )
         due_ids = {"project_ids": due}
+        due_params = {
+            **due_ids,
+            "snapshots": [snapshots[pid] for pid in due],
+            "marks": [marks.get(pid, 0) for pid in due],
+        }
+        overrides = dict((await store.query(_DUE_COUNTS, due_params)).rows)
+        await store.command(_FILL_MAP, due_params)
         events = dict((await store.query(_TO_REWRITE, due_ids)).rows)
         try:
             await store.command(_REWRITE.replace("__DATABASE__", database), due_ids)
@@ -165,11 +168,9 @@ async def squash_projects(
         )
         seconds = round(time.perf_counter() - started, 2)
         for pid in due:
-            params = {"project_id": pid, "mark": marks.get(pid, 0), "snapshot": snapshots[pid]}
-            overrides = (await store.query(_OVERRIDES_SQUASHED, params)).rows[0][0]
             reports[pid].update(
                 mark=int(snapshots[pid]),
-                overrides=int(overrides),
+                overrides=int(overrides.get(pid, 0)),
                 events=int(events.get(pid, 0)),
                 seconds=seconds,
             )

@@ -24,7 +24,7 @@ from resolvers.trends_filter import optional_int
 
 KINDS = ("funnel_path_before_step", "funnel_path_after_step", "funnel_path_between_steps")
 
-_TIMES = "arrayMap(x -> x.1, evs)"  # the person's event times, sorted (sessions.sql)
+_TIMES = "evs_times"  # the person's event times, sorted (sessions.sql)
 
 # A path without a funnel: every person, every event, sessions split on a fixed gap.
 NO_FUNNEL = {

@@ -412,18 +412,26 @@ class _Query:
         column = f"e.group_{int(self.req.group_index)}"
         return column, f"{column} != ''"
 
+    def _event_rows(self, actor, has_actor, steps, exclusions, bvalue, joins) -> str:
+        """event_rows.sql with this request's filters and the given columns' SQL."""
+        return (
+            template("event_rows.sql")
+            .replace("__ACTOR__", actor)
+            .replace("__HAS_ACTOR__", has_actor)
+            .replace("__STEPS__", steps)
+            .replace("__EXCLUSIONS__", exclusions)
+            .replace("__BREAKDOWN__", bvalue)
+            .replace("__JOINS__", joins)
+            .replace("__FILTERS__", self.filters_sql)
+        )
+
     async def kept_values(self, store) -> list:
         bd = self.req.breakdown
         params = Params(dict(self.params.values))
         value, joins = _breakdown_value(bd, params)
         targets = _targets(self.req, params, self.ctx, self.actions)
-        query = (
-            template("breakdown_values.sql")
-            .replace("__BREAKDOWN__", value)
-            .replace("__JOINS__", joins)
-            .replace("__TARGETS__", targets)
-            .replace("__FILTERS__", self.filters_sql)
-        )
+        rows = self._event_rows(PERSON, "1", f"toUInt8({targets})", "toUInt8(0)", value, joins)
+        query = template("breakdown_values.sql").replace("__EVENT_ROWS__", rows)
         rows = (
             await store.query(
                 query, {**params.values, **self.base, "breakdown_limit": max(0, bd.limit)}
@@ -450,16 +458,7 @@ class _Query:
                 bvalue = f"if(has({kept_param}, {raw}), {raw}, 'Other')"
         # a trends series exists for every value of an actor's events, even irrelevant ones
         every_event = req.order_type == "strict" or (every_value and bd is not None)
-        rows = (
-            template("event_rows.sql")
-            .replace("__ACTOR__", actor)
-            .replace("__HAS_ACTOR__", has_actor)
-            .replace("__STEPS__", steps)
-            .replace("__EXCLUSIONS__", exclusions)
-            .replace("__BREAKDOWN__", bvalue)
-            .replace("__JOINS__", joins)
-            .replace("__FILTERS__", self.filters_sql)
-        )
+        rows = self._event_rows(actor, has_actor, steps, exclusions, bvalue, joins)
         relevant = "1" if every_event else "(steps != 0 OR excl != 0)"
         by_step = bd is None and req.order_type in ("ordered", "unordered")
         if by_step:

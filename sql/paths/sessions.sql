@@ -20,6 +20,7 @@ FROM
             person,
             -- two plain arrays zipped: cheaper to collect than one array of tuples
             arraySort(arrayZip(groupArray(ts), groupArray(item))) AS evs,
+            arrayMap(x -> x.1, evs) AS evs_times,
             arrayMap(x -> x.2, evs) AS evs_items,
             arrayMap((d, i) -> i = 1 OR d >= {gap:Int64}, __GAPS__, arrayEnumerate(evs)) AS opens,
             arrayCumSum(opens) AS sid,
